@@ -1,0 +1,41 @@
+"""The ``scalene-lab`` command: check and read saved profiles outside Jupyter."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional
+
+from . import __version__
+from .render_text import render_text
+from .schema import validation_errors
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``scalene-lab`` command."""
+    parser = argparse.ArgumentParser(prog="scalene-lab", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"scalene-lab {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("validate", help="check profile JSON files against the profile schema")
+    check.add_argument("files", nargs="+")
+    show = commands.add_parser("show", help="print a saved profile as a text table")
+    show.add_argument("file")
+    args = parser.parse_args(argv)
+    if args.command == "validate":
+        failed = 0
+        for path in args.files:
+            problems = validation_errors(_load(path))
+            failed += bool(problems)
+            print(f"{path}: {'ok' if not problems else problems[0]}")
+        return 1 if failed else 0
+    sys.stdout.write(render_text(_load(args.file)))
+    return 0
+
+
+def _load(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    if not isinstance(data, dict):
+        raise SystemExit(f"{path}: not a profile (expected a JSON object)")
+    return data

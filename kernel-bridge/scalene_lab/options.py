@@ -1,0 +1,45 @@
+"""Profile options, as the magics hand them to the bridge (Scalene's meanings)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional
+
+DEFAULT_CPU_SAMPLING_RATE = 0.01
+DEFAULT_CPU_PERCENT_THRESHOLD = 1.0
+
+# Options the grammar accepts whose feature has not shipped yet; each maps to
+# the one-line notice shown instead of a traceback.
+NOT_YET_AVAILABLE = {
+    "memory": "--memory: memory profiling (the native sampling allocator) is not available yet; profiling CPU only.",
+    "gpu": "--gpu: GPU profiling is not available yet; profiling CPU only.",
+    "stacks": "--stacks: stack collection is not available yet; profiling without stacks.",
+}
+
+
+@dataclass
+class ProfileOptions:
+    """What to sample and what to report for one profiled run."""
+
+    cpu_only: bool = False
+    cpu_sampling_rate: float = DEFAULT_CPU_SAMPLING_RATE
+    cpu_percent_threshold: float = DEFAULT_CPU_PERCENT_THRESHOLD
+    reduced_profile: bool = False
+    profile_all: bool = False
+    profile_only: List[str] = field(default_factory=list)
+    profile_exclude: List[str] = field(default_factory=list)
+    profile_system_libraries: bool = False
+    outfile: Optional[str] = None
+    view: str = "html"  # which static fallback leads: "html" or "cli"
+    memory: bool = False
+    gpu: bool = False
+    stacks: bool = False
+    argv: List[str] = field(default_factory=list)
+
+    def to_json(self) -> Dict[str, Any]:
+        """The options as recorded in the profile's ``notebook.options``."""
+        return asdict(self)
+
+    def notices(self) -> List[str]:
+        """One line for each requested feature that is not available yet."""
+        return [text for name, text in NOT_YET_AVAILABLE.items() if getattr(self, name)]

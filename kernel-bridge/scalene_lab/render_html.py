@@ -1,0 +1,65 @@
+"""The ``text/html`` fallback: a static table with inline SVG bars.
+
+It is for every place the lab extension is absent (VS Code, nbviewer, GitHub,
+nbconvert): no script, no external asset, every string escaped.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any, Dict, List, Optional
+
+from .report import Row, headline, percent, views
+
+# Scalene's colours for the three kinds of time.
+COLOURS = {"python": "#3b6fb6", "native": "#2ca58d", "system": "#e0a030"}
+_BAR_WIDTH = 120
+
+
+def _bar(row: Row) -> str:
+    x = 0.0
+    rects = []
+    for kind, value in (("python", row.python), ("native", row.native), ("system", row.system)):
+        width = _BAR_WIDTH * min(value, 100.0) / 100.0
+        if width > 0:
+            rects.append(f'<rect x="{x:.2f}" y="1" width="{width:.2f}" height="10" fill="{COLOURS[kind]}"/>')
+            x += width
+    return (
+        f'<svg width="{_BAR_WIDTH}" height="12" role="img" aria-label="{row.total:.1f}% of time">'
+        f'<rect x="0" y="1" width="{_BAR_WIDTH}" height="10" fill="none" stroke="#8888" stroke-width="0.5"/>'
+        + "".join(rects)
+        + "</svg>"
+    )
+
+
+def _row_html(label: str, row: Row) -> str:
+    shares = "".join(f'<td style="text-align:right">{escape(percent(v))}</td>' for v in (row.python, row.native, row.system))
+    return (
+        f'<tr><td style="text-align:right">{escape(label)}</td><td>{_bar(row)}</td>{shares}'
+        f'<td style="text-align:left"><code style="white-space:pre">{escape(row.text)}</code></td></tr>'
+    )
+
+
+def render_html(profile: Dict[str, Any], as_text: Optional[str] = None) -> str:
+    """Render ``profile`` as static HTML; ``as_text`` shows a preformatted table instead."""
+    if as_text is not None:
+        return f'<pre class="scalene-lab-static">{escape(as_text)}</pre>'
+    out: List[str] = ['<div class="scalene-lab-static">', f"<p><strong>{escape(headline(profile))}</strong></p>"]
+    legend = " ".join(
+        f'<span style="color:{colour}">&#9632;</span> {escape(kind)}' for kind, colour in COLOURS.items()
+    )
+    out.append(f"<p>{legend}</p>")
+    for view in views(profile):
+        out.append(f"<p>{escape(view.title)}: {view.share:.1f}% of sampled time</p>")
+        out.append('<table style="border-collapse:collapse;font-size:12px">')
+        out.append(
+            "<thead><tr><th>Line</th><th>Time</th><th>Python</th><th>Native</th><th>System</th>"
+            '<th style="text-align:left">Source</th></tr></thead><tbody>'
+        )
+        out.extend(_row_html(str(row.lineno), row) for row in view.rows)
+        if view.functions:
+            out.append('<tr><th colspan="6" style="text-align:left">Functions</th></tr>')
+            out.extend(_row_html(str(row.lineno), row) for row in view.functions)
+        out.append("</tbody></table>")
+    out.append("</div>")
+    return "\n".join(out)

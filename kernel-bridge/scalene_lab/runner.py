@@ -1,0 +1,162 @@
+"""Runs user code under the CPU sampler, in the notebook's own namespace.
+
+The code is compiled under a filename IPython knows as the current cell (so
+tracebacks read "Cell In[N], line L" with the cell's own line numbers), runs
+with the user's globals exactly as an unprofiled cell would, and the last
+expression's value is returned so IPython shows it as ``Out[N]``. Whatever
+happens, the sampler is disarmed before this module returns or raises.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import time
+from dataclasses import dataclass
+from types import CodeType, FrameType
+from typing import Any, Optional, Tuple
+
+from .code_filter import CodeFilter
+from .display import publish
+from .extension import registry
+from .options import ProfileOptions
+from .profile import RunInfo, build_profile
+from .sampler import CpuSampler
+from .sources import SourceResolver
+from .timer import TimerUnavailable
+
+_active: Optional[CpuSampler] = None
+
+
+@dataclass
+class Compiled:
+    """The user's code, ready to run: statements plus an optional last expression."""
+
+    filename: str
+    body: CodeType
+    last_expression: Optional[CodeType]
+
+
+def profiling_active() -> bool:
+    """True while a profiled run is in progress in this process."""
+    return _active is not None
+
+
+def _find_cell(resolver: SourceResolver, frame: Optional[FrameType]) -> Tuple[Optional[str], int]:
+    """The innermost cell frame calling the magic: (filename, line)."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if resolver.is_cell(filename):
+            return filename, frame.f_lineno or 1
+        frame = frame.f_back
+    return None, 1
+
+
+def _cell_text(shell: Any, number: Optional[int]) -> Optional[str]:
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    if number is None or not history or not 0 < number < len(history):
+        return None
+    text = history[number]
+    return text if isinstance(text, str) else None
+
+
+def compile_user_code(shell: Any, code: str, raw_text: str, first_line: int, number: int) -> Compiled:
+    """Compile ``code``, which sits at line ``first_line`` of ``raw_text``."""
+    __tracebackhide__ = True  # noqa: F841 - read by IPython's traceback formatter
+    filename = shell.compile.cache(raw_text, number=number, raw_code=raw_text)
+    padded = "\n" * (first_line - 1) + shell.transform_cell(code)
+    tree = shell.compile.ast_parse(padded, filename=filename)
+    tree = shell.transform_ast(tree)
+    last: Optional[CodeType] = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        expression = ast.Expression(tree.body.pop().value)
+        last = shell.compile(expression, filename, "eval")
+    body = shell.compile(tree, filename, "exec")
+    return Compiled(filename, body, last)
+
+
+def locate(shell: Any, code: str, magic_line: Optional[str], caller: Optional[FrameType]) -> Tuple[str, int, int]:
+    """Where ``code`` sits in the notebook: (cell text, first line, execution count).
+
+    ``magic_line`` is the ``%%scalene`` options line for the cell magic, None
+    for ``%scrun``.
+    """
+    resolver = SourceResolver(shell, registry, None)
+    cell_file, cell_line = _find_cell(resolver, caller)
+    number = resolver.cell_number(cell_file) if cell_file else None
+    if number is None:
+        number = max(1, int(getattr(shell, "execution_count", 1)) - 1)
+    raw = _cell_text(shell, number)
+    if magic_line is not None:
+        lines = raw.splitlines() if raw else []
+        head = next((i for i, text in enumerate(lines) if text.lstrip().startswith("%%")), None)
+        if head is not None and "\n".join(lines[head + 1 :]).rstrip() == code.rstrip():
+            return raw or "", head + 2, number
+        return f"%%scalene {magic_line}".rstrip() + "\n" + code, 2, number
+    if raw is not None and cell_file is not None:
+        return raw, cell_line, number
+    return code, 1, number
+
+
+def run_profiled(
+    shell: Any,
+    code: str,
+    options: ProfileOptions,
+    magic: str,
+    magic_line: Optional[str] = None,
+) -> Any:
+    """Run ``code`` profiled; show the profile; return the last expression's value."""
+    global _active
+    __tracebackhide__ = True  # noqa: F841
+    caller = sys._getframe(1)
+    raw_text, first_line, number = locate(shell, code, magic_line, caller)
+    compiled = compile_user_code(shell, code, raw_text, first_line, number)
+    if _active is not None:
+        print(
+            f"scalene-lab: {magic} inside code that is already being profiled; "
+            "it runs as part of the outer profile.",
+            file=sys.stderr,
+        )
+        return _execute(shell, compiled)
+
+    resolver = SourceResolver(shell, registry, number)
+    sampler = CpuSampler(options.cpu_sampling_rate, CodeFilter(options, resolver.is_cell))
+    run = RunInfo(magic=magic, profiled_filename=compiled.filename, messages=options.notices())
+    for notice in run.messages:
+        print(f"scalene-lab: {notice}", file=sys.stderr)
+    try:
+        run.start_time_absolute = time.time()
+        sampler.start()
+    except (TimerUnavailable, ValueError, OSError) as problem:
+        print(f"scalene-lab: cannot sample CPU here ({problem}); running unprofiled.", file=sys.stderr)
+        return _execute(shell, compiled)
+    _active = sampler
+    try:
+        result = _execute(shell, compiled)
+    except BaseException as exc:
+        sampler.stop()
+        run.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+        run.error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        raise
+    finally:
+        sampler.stop()
+        _active = None
+        _report(sampler, resolver, options, run)
+    return result
+
+
+def _execute(shell: Any, compiled: Compiled) -> Any:
+    __tracebackhide__ = True  # noqa: F841
+    exec(compiled.body, shell.user_global_ns, shell.user_ns)
+    if compiled.last_expression is not None:
+        return eval(compiled.last_expression, shell.user_global_ns, shell.user_ns)
+    return None
+
+
+def _report(sampler: CpuSampler, resolver: SourceResolver, options: ProfileOptions, run: RunInfo) -> None:
+    """Build and show the profile; a failure here must not hide the user's result."""
+    try:
+        profile = build_profile(sampler, resolver, options, run)
+        publish(profile, options)
+    except Exception as problem:  # our bug: say so in one line, keep the user's outcome
+        print(f"scalene-lab: could not produce the profile: {problem!r}", file=sys.stderr)

@@ -1,0 +1,228 @@
+"""CPU sampler: Scalene's signal-delay method, in the kernel's main thread.
+
+A one-shot timer signal is re-armed after every sample with an exponentially
+distributed interval (so periodic code cannot alias with it). CPython runs the
+Python-level handler only between bytecodes, so a handler that runs late was
+held off by native code: of the wall time since the previous sample, the
+armed interval is charged as Python time and the rest as native time. The
+main thread's own CPU clock says how much of that wall time the thread was on
+a CPU at all; the remainder is system time (sleeping, blocked, waiting on
+I/O). Each sample is charged to the innermost frame the code filter accepts,
+so library time lands on the user line that called it.
+
+Threads the profiled code starts are sampled too, from the same handler,
+with their own CPU clocks; threads that existed before (the kernel's IOPub,
+heartbeat, control, shell-channel and history threads) are never looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+import threading
+from types import CodeType, FrameType
+from typing import Any, Callable, Dict, Optional, Set, Tuple
+
+from .bytecode import CodeIndex
+from .clock import Clock, SystemClock
+from .stats import TimeAccumulator
+from .timer import SampleTimer, open_timer
+
+LineKey = Tuple[str, int]
+FunctionKey = Tuple[str, str, int]
+
+
+def split_sample(wall: float, armed: float, cpu: float) -> Tuple[float, float, float, float]:
+    """Split ``wall`` seconds into (python, native, system, utilization).
+
+    ``armed`` is the interval the timer was set to and ``cpu`` the sampled
+    thread's CPU time over the same wall time.
+    """
+    if wall <= 0.0:
+        return 0.0, 0.0, 0.0, 0.0
+    util = min(1.0, max(0.0, cpu / wall))
+    python_wall = min(wall, armed)
+    return python_wall * util, (wall - python_wall) * util, wall * (1.0 - util), util
+
+
+def _function_name(code: CodeType) -> str:
+    return getattr(code, "co_qualname", code.co_name)
+
+
+class CpuSampler:
+    """Collects CPU samples between :meth:`start` and :meth:`stop`."""
+
+    def __init__(
+        self,
+        interval: float,
+        is_user_file: Callable[[str], bool],
+        clock: Optional[Clock] = None,
+        rng: Optional[random.Random] = None,
+        timer_factory: Callable[[], SampleTimer] = open_timer,
+    ) -> None:
+        self.interval = interval
+        self._is_user_file = is_user_file
+        self._clock: Clock = clock or SystemClock()
+        self._rng = rng or random.Random()
+        self._timer_factory = timer_factory
+        self._ncpu = os.cpu_count() or 1
+        self.lines: Dict[LineKey, TimeAccumulator] = {}
+        self.functions: Dict[FunctionKey, TimeAccumulator] = {}
+        self.total_time = 0.0
+        self.samples = 0
+        self.unattributed_time = 0.0
+        self.handler_errors = 0
+        self.timer_description = ""
+        self.start_wall = 0.0
+        self.stop_wall = 0.0
+        self._timer: Optional[SampleTimer] = None
+        self._previous_handler: Any = None
+        self._armed = interval
+        self._last_wall = 0.0
+        self._last_cpu = 0.0
+        self._last_process = 0.0
+        self._thread_cpu: Dict[int, float] = {}
+        self._baseline_threads: Set[int] = set()
+        self._baseline_count = 0
+        self._code_index = CodeIndex()
+
+    # -- arming and disarming -------------------------------------------------
+
+    def start(self) -> None:
+        """Install the handler and arm the timer (main thread only)."""
+        self._baseline_threads = set(sys._current_frames())
+        self._baseline_count = threading.active_count()
+        timer = self._timer_factory()
+        try:
+            self._previous_handler = signal.signal(timer.signum, self._on_signal)
+        except BaseException:
+            timer.close()
+            raise
+        self._timer = timer
+        self.timer_description = timer.description
+        self._mark(self._clock.wall())
+        self.start_wall = self._last_wall
+        self._rearm()
+
+    def stop(self) -> None:
+        """Disarm the timer and put the previous handler back; idempotent."""
+        timer, self._timer = self._timer, None
+        if timer is None:
+            return
+        self.stop_wall = self._clock.wall()
+        try:
+            timer.close()
+        finally:
+            signal.signal(timer.signum, self._previous_handler)
+            self._previous_handler = None
+
+    @property
+    def running(self) -> bool:
+        """True between start and stop."""
+        return self._timer is not None
+
+    def _rearm(self) -> None:
+        if self._timer is None:
+            return
+        self._armed = self._rng.expovariate(1.0 / self.interval)
+        self._timer.arm(self._armed)
+
+    def _mark(self, wall: float) -> None:
+        self._last_wall = wall
+        self._last_cpu = self._clock.thread_cpu()
+        self._last_process = self._clock.process_cpu()
+
+    # -- the signal handler ---------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
+        try:
+            self.record(frame)
+        except Exception:  # never let a profiler bug surface in the user's code
+            self.handler_errors += 1
+        finally:
+            self._mark(self._clock.wall())
+            self._rearm()
+
+    def record(self, frame: Optional[FrameType]) -> None:
+        """Charge the time since the previous sample to ``frame``'s user line."""
+        clock = self._clock
+        now = clock.wall()
+        wall = now - self._last_wall
+        if wall <= 0.0:
+            return
+        cpu = clock.thread_cpu() - self._last_cpu
+        core = (clock.process_cpu() - self._last_process) / wall / self._ncpu
+        core = min(1.0, max(0.0, core))
+        python, native, system, util = split_sample(wall, self._armed, cpu)
+        self.samples += 1
+        if native > 0.0 and frame is not None and self._is_user_file(frame.f_code.co_filename):
+            deferred = self._code_index.deferred_line(frame)
+            if deferred is not None:
+                self.total_time += native
+                self._charge_line(frame.f_code, deferred, 0.0, native, 0.0, util, core, now)
+                native = 0.0
+        self._charge(frame, python, native, system, util, core, now)
+        if threading.active_count() > self._baseline_count:
+            self._sample_threads(wall, core, now)
+
+    def _sample_threads(self, wall: float, core: float, now: float) -> None:
+        main = threading.main_thread().ident
+        for ident, frame in sys._current_frames().items():
+            if ident == main or ident in self._baseline_threads:
+                continue
+            cpu_now = self._clock.thread_cpu_of(ident)
+            if cpu_now is None:
+                continue
+            cpu = cpu_now - self._thread_cpu.get(ident, 0.0)
+            self._thread_cpu[ident] = cpu_now
+            util = min(1.0, max(0.0, cpu / wall))
+            busy = wall * util
+            if self._code_index.at_call(frame):
+                self._charge(frame, 0.0, busy, wall - busy, util, core, now)
+            else:
+                self._charge(frame, busy, 0.0, wall - busy, util, core, now)
+
+    def _charge(
+        self,
+        frame: Optional[FrameType],
+        python: float,
+        native: float,
+        system: float,
+        util: float,
+        core: float,
+        now: float,
+    ) -> None:
+        self.total_time += python + native + system
+        is_user = self._is_user_file
+        while frame is not None and not is_user(frame.f_code.co_filename):
+            frame = frame.f_back
+        if frame is None:
+            self.unattributed_time += python + native + system
+            return
+        code = frame.f_code
+        self._charge_line(code, frame.f_lineno or code.co_firstlineno, python, native, system, util, core, now)
+
+    def _charge_line(
+        self,
+        code: CodeType,
+        lineno: int,
+        python: float,
+        native: float,
+        system: float,
+        util: float,
+        core: float,
+        now: float,
+    ) -> None:
+        key = (code.co_filename, lineno)
+        line = self.lines.get(key)
+        if line is None:
+            line = self.lines[key] = TimeAccumulator(self._rng)
+        line.add(python, native, system, util, core, now)
+        if code.co_name != "<module>":
+            fkey = (code.co_filename, _function_name(code), code.co_firstlineno)
+            func = self.functions.get(fkey)
+            if func is None:
+                func = self.functions[fkey] = TimeAccumulator(self._rng)
+            func.add(python, native, system, util, core, now)

@@ -1,0 +1,51 @@
+"""Per-line and per-function accumulators of sampled CPU time."""
+
+from __future__ import annotations
+
+import random
+from typing import List
+
+# Bound on the sample timestamps kept per line (Scalene's cpu_samples_list);
+# a reservoir keeps them uniformly spread over a long run.
+MAX_SAMPLE_TIMES = 100
+
+
+class TimeAccumulator:
+    """Seconds of Python, native and system time charged to one place."""
+
+    __slots__ = ("python", "native", "system", "util_sum", "core_sum", "count", "times", "_rng")
+
+    def __init__(self, rng: random.Random) -> None:
+        self.python = 0.0
+        self.native = 0.0
+        self.system = 0.0
+        self.util_sum = 0.0
+        self.core_sum = 0.0
+        self.count = 0
+        self.times: List[float] = []
+        self._rng = rng
+
+    def add(self, python: float, native: float, system: float, util: float, core: float, when: float) -> None:
+        """Charge one sample (hot path: called from the signal handler)."""
+        self.python += python
+        self.native += native
+        self.system += system
+        self.util_sum += util
+        self.core_sum += core
+        self.count += 1
+        if len(self.times) < MAX_SAMPLE_TIMES:
+            self.times.append(when)
+        else:
+            slot = self._rng.randrange(self.count)
+            if slot < MAX_SAMPLE_TIMES:
+                self.times[slot] = when
+
+    @property
+    def total(self) -> float:
+        """All time charged here."""
+        return self.python + self.native + self.system
+
+    @property
+    def mean_core_utilization(self) -> float:
+        """Average share of all cores busy while this place was sampled."""
+        return self.core_sum / self.count if self.count else 0.0
