@@ -30,6 +30,9 @@ from .clock import Clock, SystemClock
 from .stats import TimeAccumulator
 from .timer import SampleTimer, open_timer
 
+# Shortest first expiry, as a fraction of the mean sampling interval.
+MIN_INTERVAL_FRACTION = 0.05
+
 LineKey = Tuple[str, int]
 FunctionKey = Tuple[str, str, int]
 
@@ -126,8 +129,11 @@ class CpuSampler:
     def _rearm(self) -> None:
         if self._timer is None:
             return
-        self._armed = self._rng.expovariate(1.0 / self.interval)
-        self._timer.arm(self._armed)
+        # Exponential jitter for the next sample; the clamp keeps a rare tiny
+        # draw from flooding the thread with signals while native code runs
+        # (the timer then repeats at the mean interval until the handler runs).
+        self._armed = max(self.interval * MIN_INTERVAL_FRACTION, self._rng.expovariate(1.0 / self.interval))
+        self._timer.arm(self._armed, self.interval)
 
     def _mark(self, wall: float) -> None:
         self._last_wall = wall

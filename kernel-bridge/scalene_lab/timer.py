@@ -35,8 +35,8 @@ class SampleTimer(Protocol):
     signum: int
     description: str
 
-    def arm(self, seconds: float) -> None:
-        """Fire ``seconds`` from now and every ``seconds`` after that, until re-armed."""
+    def arm(self, first: float, period: float) -> None:
+        """Fire ``first`` seconds from now, then every ``period`` seconds until re-armed."""
 
     def close(self) -> None:
         """Cancel any pending expiry and release the timer."""
@@ -63,6 +63,12 @@ class _TimeSpec(ctypes.Structure):
 
 class _ITimerSpec(ctypes.Structure):
     _fields_ = [("it_interval", _TimeSpec), ("it_value", _TimeSpec)]
+
+
+def _set_timespec(spec: _TimeSpec, seconds: float) -> None:
+    whole = int(seconds)
+    spec.tv_sec = whole
+    spec.tv_nsec = max(1, int((seconds - whole) * 1e9))
 
 
 def _load_librt() -> Optional[ctypes.CDLL]:
@@ -103,13 +109,11 @@ class PosixThreadTimer:
             raise TimerUnavailable(f"timer_create failed (errno {ctypes.get_errno()})")
         self._open = True
 
-    def arm(self, seconds: float) -> None:
-        """Fire after ``seconds``, then periodically."""
+    def arm(self, first: float, period: float) -> None:
+        """Fire after ``first``, then every ``period``."""
         spec = _ITimerSpec()
-        whole = int(seconds)
-        nanos = max(1, int((seconds - whole) * 1e9))
-        spec.it_value.tv_sec = spec.it_interval.tv_sec = whole
-        spec.it_value.tv_nsec = spec.it_interval.tv_nsec = nanos
+        _set_timespec(spec.it_value, first)
+        _set_timespec(spec.it_interval, period)
         self._lib.timer_settime(self._timer, 0, ctypes.byref(spec), None)
 
     def close(self) -> None:
@@ -131,9 +135,9 @@ class RealIntervalTimer:
         if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, None):
             raise TimerUnavailable("SIGALRM already has a handler")
 
-    def arm(self, seconds: float) -> None:
-        """Fire after ``seconds``, then periodically."""
-        signal.setitimer(signal.ITIMER_REAL, seconds, seconds)
+    def arm(self, first: float, period: float) -> None:
+        """Fire after ``first``, then every ``period``."""
+        signal.setitimer(signal.ITIMER_REAL, first, period)
 
     def close(self) -> None:
         """Disarm ``ITIMER_REAL``."""

@@ -1,0 +1,57 @@
+"""Regenerate the jest fixtures: real profiles produced by a real kernel.
+
+Run with the project's venv: `.venv/bin/python dev/make-fixtures.py`.
+Each fixture is the profile object a %%scalene / %scrun cell displayed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import nbclient
+import nbformat
+
+MIME = "application/vnd.scalene.profile+json"
+OUT = os.path.join(os.path.dirname(__file__), os.pardir, "lab-extension", "test-fixtures")
+
+SETUP = "%load_ext scalene_lab\nimport time\nimport numpy as np"
+HELPER = "def busy(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s"
+CELLS = {
+    "mixed": (
+        "%%scalene\n"
+        "a = np.random.rand(1200, 1200)\n"
+        "total = 0\n"
+        "for i in range(2_000_000):\n"
+        "    total += i\n"
+        "b = np.dot(a, a)\n"
+        "time.sleep(0.4)\n"
+        "busy(1_000_000)"
+    ),
+    "error": "%%scalene\nbusy(1_500_000)\nraise ValueError('bad <b>input</b>')",
+    "markup": "%%scalene\nlabel = '<img src=x onerror=alert(1)>'  # <script>alert(2)</script>\nbusy(1_500_000)",
+    "scrun": "%scrun busy(2_000_000)",
+}
+
+
+def main() -> int:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(HELPER)]
+    nb.cells += [nbformat.v4.new_code_cell(code) for code in CELLS.values()]
+    nbclient.NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=300).execute()
+    os.makedirs(OUT, exist_ok=True)
+    for name, cell in zip(CELLS, nb.cells[2:]):
+        profiles = [o["data"][MIME] for o in cell.outputs if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
+        if len(profiles) != 1:
+            print(f"{name}: expected one profile, got {len(profiles)}", file=sys.stderr)
+            return 1
+        with open(os.path.join(OUT, f"{name}.json"), "w", encoding="utf-8") as handle:
+            json.dump(profiles[0], handle, indent=1)
+            handle.write("\n")
+        print(f"wrote {name}.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+/**
+ * The MIME renderer, fed real profiles: what a user sees in the output area.
+ */
+import { Widget } from '@lumino/widgets';
+
+import { PROFILE_MIME_TYPE } from '../profile';
+import { ProfileRenderer, rendererFactory } from '../renderer';
+import { loadFixture } from './fixtures';
+
+function render(data: unknown): HTMLElement {
+  const renderer = new ProfileRenderer({
+    mimeType: PROFILE_MIME_TYPE,
+    sanitizer: { sanitize: (s: string) => s },
+    resolver: null,
+    linkHandler: null,
+    latexTypesetter: null
+  } as any);
+  Widget.attach(renderer, document.body);
+  void renderer.renderModel({
+    data: { [PROFILE_MIME_TYPE]: data as any },
+    metadata: {},
+    trusted: false,
+    setData: () => undefined
+  } as any);
+  return renderer.node;
+}
+
+function rows(node: HTMLElement, sourceKey: string): HTMLTableRowElement[] {
+  const section = node.querySelector(`section[data-source-key="${sourceKey}"]`);
+  expect(section).not.toBeNull();
+  return Array.from(section!.querySelectorAll('table')[0].querySelectorAll('tbody tr'));
+}
+
+function percentOf(row: HTMLTableRowElement, column: number): number {
+  return parseFloat(row.cells[column].textContent || '0') || 0;
+}
+
+afterEach(() => {
+  document.body.textContent = '';
+});
+
+describe('ProfileRenderer', () => {
+  it('is a safe renderer for the profile MIME type, preferred over HTML', () => {
+    expect(rendererFactory.safe).toBe(true);
+    expect(rendererFactory.mimeTypes).toEqual([PROFILE_MIME_TYPE]);
+    expect(rendererFactory.defaultRank).toBeLessThan(50);
+  });
+
+  it('shows every line of the profiled cell with its source text', () => {
+    const profile = loadFixture('mixed');
+    const node = render(profile);
+    const key = profile.notebook.profiled_source;
+    const lines = rows(node, key);
+    const expected = profile.files[key].lines.map((l: any) => l.line.replace(/\n$/, ''));
+    expect(lines.map(r => r.querySelector('code')!.textContent)).toEqual(expected);
+    expect(lines[0].querySelector('code')!.textContent).toBe('%%scalene');
+    expect(node.querySelector('.jp-ScaleneProfile-summary')!.textContent).toContain('%%scalene');
+  });
+
+  it('puts the largest Python, native and system shares on the right lines', () => {
+    const profile = loadFixture('mixed');
+    const lines = rows(render(profile), profile.notebook.profiled_source);
+    const byText = (text: string) => lines.find(r => r.querySelector('code')!.textContent!.includes(text))!;
+    const argmax = (column: number) =>
+      lines.reduce((best, row) => (percentOf(row, column) > percentOf(best, column) ? row : best));
+    expect(argmax(2)).toBe(byText('total += i'));
+    expect(argmax(3)).toBe(byText('np.dot'));
+    expect(argmax(4)).toBe(byText('time.sleep'));
+  });
+
+  it('draws a stacked bar whose segments match the line shares', () => {
+    const profile = loadFixture('mixed');
+    const key = profile.notebook.profiled_source;
+    const line = profile.files[key].lines.find((l: any) => l.line.includes('total += i'));
+    const row = rows(render(profile), key).find(r => r.dataset.lineno === String(line.lineno))!;
+    const python = row.querySelector('.jp-ScaleneProfile-bar .jp-ScaleneProfile-python') as HTMLElement;
+    expect(parseFloat(python.style.width)).toBeCloseTo(line.n_cpu_percent_python, 5);
+  });
+
+  it('lists earlier cells whose functions ran, named by execution count', () => {
+    const profile = loadFixture('scrun');
+    const node = render(profile);
+    const helperKey = Object.keys(profile.notebook.sources).find(
+      k => !profile.notebook.sources[k].profiled
+    )!;
+    const info = profile.notebook.sources[helperKey];
+    expect(info.kind).toBe('cell');
+    const title = node.querySelector(`section[data-source-key="${helperKey}"] .jp-ScaleneProfile-sourceName`)!;
+    expect(title.textContent).toBe(`In [${info.execution_count}]`);
+    const functions = node.querySelectorAll(`section[data-source-key="${helperKey}"] table`)[1];
+    expect(functions.textContent).toContain('busy');
+  });
+
+  it('says when the run stopped with an error', () => {
+    const node = render(loadFixture('error'));
+    const status = node.querySelector('.jp-ScaleneProfile-status-error')!;
+    expect(status.textContent).toContain('ValueError');
+  });
+
+  it('shows markup from the profile as text, never as elements', () => {
+    const node = render(loadFixture('markup'));
+    expect(node.querySelector('img')).toBeNull();
+    expect(node.querySelector('script')).toBeNull();
+    expect(node.textContent).toContain('<img src=x onerror=alert(1)>');
+  });
+
+  it('shows a readable error instead of a blank output for a malformed profile', () => {
+    const profile = loadFixture('mixed');
+    delete profile.files[profile.notebook.profiled_source].lines[1].n_sys_percent;
+    const node = render(profile);
+    const error = node.querySelector('.jp-ScaleneProfile-error')!;
+    expect(error.textContent).toContain('n_sys_percent');
+    expect(render('not a profile').querySelector('.jp-ScaleneProfile-error')!.textContent).toContain(
+      'should be an object'
+    );
+  });
+});

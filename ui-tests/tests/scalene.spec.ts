@@ -1,0 +1,92 @@
+/**
+ * scalene-lab in a real JupyterLab: a fresh notebook (no %load_ext) runs a
+ * %%scalene cell and the profile renders as a table of the cell's lines.
+ */
+import { expect, test } from '@jupyterlab/galata';
+import * as fs from 'fs';
+import * as path from 'path';
+
+// The indented line comes last: the editor auto-indents typed text.
+const CELL = [
+  '%%scalene',
+  'import time',
+  'time.sleep(0.3)',
+  'total = 0',
+  'for i in range(3_000_000):',
+  '    total += i'
+].join('\n');
+
+test.describe('%%scalene in JupyterLab', () => {
+  test('profiles a cell without %load_ext and renders its lines', async ({ page }) => {
+    await page.notebook.createNew('profile.ipynb');
+    await page.notebook.setCell(0, 'code', CELL);
+    await page.notebook.runCell(0, true);
+
+    const profile = page.locator('.jp-OutputArea-output .jp-ScaleneProfile');
+    await expect(profile).toHaveCount(1, { timeout: 60000 });
+    await expect(profile.locator('.jp-ScaleneProfile-summary')).toContainText('%%scalene');
+
+    const rows = profile.locator('section').first().locator('tbody tr');
+    await expect(rows).toHaveCount(6);
+    const loopLine = rows.nth(5);
+    await expect(loopLine.locator('code')).toHaveText('    total += i');
+    await expect(loopLine.locator('.jp-ScaleneProfile-python')).toHaveCount(1);
+    const python = parseFloat((await loopLine.locator('td').nth(2).textContent()) ?? '0');
+    expect(python).toBeGreaterThan(30);
+
+    const sleepLine = rows.nth(2);
+    await expect(sleepLine.locator('code')).toHaveText('time.sleep(0.3)');
+    const system = parseFloat((await sleepLine.locator('td').nth(4).textContent()) ?? '0');
+    expect(system).toBeGreaterThan(5);
+
+    // The static fallbacks travel in the same bundle, for other frontends.
+    const outputs = await page.evaluate(() => {
+      const panel = (window as any).jupyterapp.shell.currentWidget;
+      return panel.content.widgets[0].model.outputs.toJSON();
+    });
+    const data = (outputs as any[])[0].data;
+    expect(Object.keys(data).sort()).toEqual([
+      'application/vnd.scalene.profile+json',
+      'text/html',
+      'text/plain'
+    ]);
+  });
+});
+
+test.describe('saved profiles', () => {
+  test('render when an untrusted notebook is reopened', async ({ page, tmpPath }) => {
+    const profile = JSON.parse(
+      fs.readFileSync(path.join(__dirname, '..', '..', 'lab-extension', 'test-fixtures', 'mixed.json'), 'utf8')
+    );
+    const key = profile.notebook.profiled_source;
+    const source = profile.files[key].lines.map((l: any) => l.line).join('');
+    const notebook = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+      cells: [
+        {
+          cell_type: 'code',
+          id: 'saved-profile',
+          execution_count: 3,
+          metadata: {},
+          source,
+          outputs: [
+            {
+              output_type: 'display_data',
+              metadata: {},
+              data: { 'application/vnd.scalene.profile+json': profile, 'text/plain': 'profile' }
+            }
+          ]
+        }
+      ]
+    };
+    await page.contents.uploadContent(JSON.stringify(notebook), 'text', `${tmpPath}/saved.ipynb`);
+    await page.filebrowser.open(`${tmpPath}/saved.ipynb`);
+    const view = page.locator('.jp-OutputArea-output .jp-ScaleneProfile');
+    await expect(view).toHaveCount(1);
+    const rows = view.locator(`section[data-source-key="${key}"] tbody tr`);
+    await expect(rows).toHaveCount(profile.files[key].lines.length);
+    await expect(rows.nth(4).locator('code')).toHaveText('    total += i');
+  });
+});
