@@ -14,7 +14,8 @@ import dis
 from types import CodeType, FrameType
 from typing import Dict, List, Optional, Tuple
 
-_CHECK_PREFIXES = ("CALL", "PRECALL", "JUMP_BACKWARD", "RESUME", "JUMP_ABSOLUTE", "YIELD_VALUE")
+_CALL_PREFIXES = ("CALL", "PRECALL")
+_CHECK_PREFIXES = _CALL_PREFIXES + ("JUMP_BACKWARD", "RESUME", "JUMP_ABSOLUTE", "YIELD_VALUE")
 _HEAVY_PREFIXES = (
     "BINARY_",
     "INPLACE_",
@@ -27,8 +28,8 @@ _HEAVY_PREFIXES = (
 )
 _SCAN_LIMIT = 64
 
-# (offset, is_check, is_heavy, line) per instruction
-_Instruction = Tuple[int, bool, bool, int]
+# (offset, is_check, is_heavy, line, is_call) per instruction
+_Instruction = Tuple[int, bool, bool, int, bool]
 
 
 def _instructions(code: CodeType) -> List[_Instruction]:
@@ -41,7 +42,15 @@ def _instructions(code: CodeType) -> List[_Instruction]:
         elif ins.starts_line:
             line = int(ins.starts_line)
         name = ins.opname
-        result.append((ins.offset, name.startswith(_CHECK_PREFIXES), name.startswith(_HEAVY_PREFIXES), line))
+        result.append(
+            (
+                ins.offset,
+                name.startswith(_CHECK_PREFIXES),
+                name.startswith(_HEAVY_PREFIXES),
+                line,
+                name.startswith(_CALL_PREFIXES),
+            )
+        )
     return result
 
 
@@ -63,7 +72,7 @@ class CodeIndex:
         thread that is not running Python)."""
         instructions, index = self._lookup(frame.f_code)
         position = index.get(frame.f_lasti)
-        return position is not None and instructions[position][1]
+        return position is not None and instructions[position][4]
 
     def deferred_line(self, frame: FrameType) -> Optional[int]:
         """The line of the heavy operator a late sample should have landed on, if
@@ -73,7 +82,7 @@ class CodeIndex:
         if position is None:
             return None
         current = instructions[position][3]
-        for offset, is_check, is_heavy, line in reversed(instructions[max(0, position - _SCAN_LIMIT) : position]):
+        for _offset, is_check, is_heavy, line, _is_call in reversed(instructions[max(0, position - _SCAN_LIMIT) : position]):
             if is_heavy:
                 return line if line != current else None
             if is_check:

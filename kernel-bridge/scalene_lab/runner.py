@@ -69,10 +69,30 @@ def compile_user_code(shell: Any, code: str, raw_text: str, first_line: int, num
     tree = shell.transform_ast(tree)
     last: Optional[CodeType] = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
-        expression = ast.Expression(tree.body.pop().value)
-        last = shell.compile(expression, filename, "eval")
-    body = shell.compile(tree, filename, "exec")
+        value = tree.body.pop().value
+        expression = ast.Expression(ast.copy_location(_then_check(value), value))
+        last = shell.compile(ast.fix_missing_locations(expression), filename, "eval")
+    if tree.body:
+        tree.body.append(ast.copy_location(ast.Expr(_check_call()), tree.body[-1]))
+    body = shell.compile(ast.fix_missing_locations(tree), filename, "exec")
     return Compiled(filename, body, last)
+
+
+def _check_call() -> ast.expr:
+    """``().__len__()``: a call into C that touches no user name.
+
+    CPython runs pending signal handlers only at calls and backward jumps, so
+    without a call at the end of the user's code a sample held off by a final
+    operator (``b = a @ a``) would be taken after the code has returned, where
+    it can no longer be charged to the user's line.
+    """
+    return ast.Call(ast.Attribute(ast.Tuple([], ast.Load()), "__len__", ast.Load()), [], [])
+
+
+def _then_check(value: ast.expr) -> ast.expr:
+    """``(value, ().__len__())[0]``: the value, then a signal check on its line."""
+    pair = ast.Tuple([value, ast.copy_location(_check_call(), value)], ast.Load())
+    return ast.Subscript(ast.copy_location(pair, value), ast.Constant(0), ast.Load())
 
 
 def locate(shell: Any, code: str, magic_line: Optional[str], caller: Optional[FrameType]) -> Tuple[str, int, int]:
@@ -120,7 +140,9 @@ def run_profiled(
         return _execute(shell, compiled)
 
     resolver = SourceResolver(shell, registry, number)
-    sampler = CpuSampler(options.cpu_sampling_rate, CodeFilter(options, resolver.is_cell))
+    sampler = CpuSampler(
+        options.cpu_sampling_rate, CodeFilter(options, resolver.is_cell), boundary=_execute.__code__
+    )
     run = RunInfo(magic=magic, profiled_filename=compiled.filename, messages=options.notices())
     for notice in run.messages:
         print(f"scalene-lab: {notice}", file=sys.stderr)

@@ -64,8 +64,12 @@ class CpuSampler:
         clock: Optional[Clock] = None,
         rng: Optional[random.Random] = None,
         timer_factory: Callable[[], SampleTimer] = open_timer,
+        boundary: Optional[CodeType] = None,
     ) -> None:
         self.interval = interval
+        # Frames at or outside the code object that runs the profiled code
+        # belong to the profiler and IPython, never to the user.
+        self._boundary = boundary
         self._is_user_file = is_user_file
         self._clock: Clock = clock or SystemClock()
         self._rng = rng or random.Random()
@@ -202,8 +206,14 @@ class CpuSampler:
     ) -> None:
         self.total_time += python + native + system
         is_user = self._is_user_file
-        while frame is not None and not is_user(frame.f_code.co_filename):
-            frame = frame.f_back
+        boundary = self._boundary
+        while frame is not None:
+            if frame.f_code is boundary:
+                frame = None
+            elif is_user(frame.f_code.co_filename):
+                break
+            else:
+                frame = frame.f_back
         if frame is None:
             self.unattributed_time += python + native + system
             return

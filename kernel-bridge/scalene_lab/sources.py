@@ -70,6 +70,7 @@ class SourceResolver:
         self._registry = registry
         self._current = current_count
         self._cache: Dict[str, Source] = {}
+        self._keys: Dict[str, str] = {}  # key -> filename, to keep keys unique
 
     def cell_number(self, filename: str) -> Optional[int]:
         """Execution count of the cell compiled as ``filename``, else None."""
@@ -87,7 +88,12 @@ class SourceResolver:
         """The source record for ``filename`` (cached per run)."""
         source = self._cache.get(filename)
         if source is None:
-            source = self._cache[filename] = self._build(filename)
+            source = self._build(filename)
+            if self._keys.setdefault(source.key, filename) != filename:
+                # Two compiled versions of one cell (same execution count).
+                source.key = f"{source.key} {filename}"
+                self._keys[source.key] = filename
+            self._cache[filename] = source
         return source
 
     def _build(self, filename: str) -> Source:

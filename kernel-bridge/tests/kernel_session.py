@@ -1,0 +1,133 @@
+"""A real ipykernel driven over jupyter_client, the way a notebook drives it."""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from jupyter_client.manager import KernelManager
+
+PROFILE_MIME = "application/vnd.scalene.profile+json"
+
+
+@dataclass
+class CellResult:
+    """Everything one execute request produced."""
+
+    status: str
+    execution_count: Optional[int]
+    displays: List[Dict[str, Any]] = field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    error: Optional[Dict[str, Any]] = None
+    result: Optional[Dict[str, Any]] = None
+
+    @property
+    def profiles(self) -> List[Dict[str, Any]]:
+        """The profile objects of this cell's display_data outputs."""
+        return [d[PROFILE_MIME] for d in self.displays if PROFILE_MIME in d]
+
+    @property
+    def profile(self) -> Dict[str, Any]:
+        """The one profile this cell showed."""
+        assert len(self.profiles) == 1, f"expected one profile, got {len(self.profiles)}: {self}"
+        return self.profiles[0]
+
+
+class KernelSession:
+    """One kernel process; ``run`` executes a cell and waits for it."""
+
+    def __init__(self, cwd: Optional[str] = None) -> None:
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel(cwd=cwd)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def run(self, code: str, cell_id: Optional[str] = None, timeout: float = 120, silent: bool = False) -> CellResult:
+        """Execute ``code`` as a notebook cell (JupyterLab sends ``cellId``)."""
+        content = {
+            "code": code,
+            "silent": silent,
+            "store_history": not silent,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": False,
+        }
+        metadata = {"cellId": cell_id} if cell_id else {}
+        msg = self.client.session.msg("execute_request", content, metadata=metadata)
+        self.client.shell_channel.send(msg)
+        return self._collect(msg["header"]["msg_id"], timeout)
+
+    def start(self, code: str) -> str:
+        """Send a cell without waiting; returns the request id for :meth:`finish`."""
+        return str(self.client.execute(code))
+
+    def finish(self, msg_id: str, timeout: float = 120) -> CellResult:
+        """Wait for a request sent with :meth:`start`."""
+        return self._collect(msg_id, timeout)
+
+    def _collect(self, msg_id: str, timeout: float) -> CellResult:
+        deadline = time.monotonic() + timeout
+        result = CellResult(status="", execution_count=None)
+        idle = False
+        while not idle:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"cell did not finish in {timeout} s")
+            try:
+                message = self.client.get_iopub_msg(timeout=remaining)
+            except queue.Empty:
+                continue
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, body = message["msg_type"], message["content"]
+            if kind == "display_data":
+                result.displays.append(body["data"])
+            elif kind == "stream":
+                if body["name"] == "stdout":
+                    result.stdout += body["text"]
+                else:
+                    result.stderr += body["text"]
+            elif kind == "error":
+                result.error = body
+            elif kind == "execute_result":
+                result.result = body["data"]
+            elif kind == "status" and body["execution_state"] == "idle":
+                idle = True
+        reply = self.client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
+        result.status = reply["content"]["status"]
+        result.execution_count = reply["content"].get("execution_count")
+        return result
+
+    def value(self, expression: str) -> Any:
+        """Evaluate ``expression`` in the kernel and return it (JSON-decoded)."""
+        outcome = self.run(f"import json as _j; print(_j.dumps({expression})); del _j", silent=True)
+        assert outcome.status == "ok", outcome.error
+        return json.loads(outcome.stdout.strip().splitlines()[-1])
+
+    def interrupt(self) -> None:
+        """What the notebook's stop button does."""
+        self.manager.interrupt_kernel()
+
+    def close(self) -> None:
+        """Shut the kernel down."""
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+def line_of(profile: Dict[str, Any], source_key: str, text: str) -> Dict[str, Any]:
+    """The profile record of the line in ``source_key`` whose text contains ``text``."""
+    matches = [r for r in profile["files"][source_key]["lines"] if text in r["line"]]
+    assert len(matches) == 1, f"{text!r} matches {len(matches)} lines of {source_key}"
+    return matches[0]
+
+
+def total(record: Dict[str, Any]) -> float:
+    """Python + native + system share of a line, in percent."""
+    return float(record["n_cpu_percent_python"] + record["n_cpu_percent_c"] + record["n_sys_percent"])

@@ -1,0 +1,105 @@
+"""CPU time lands on the right lines with the right Python / native / system split."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+from kernel_session import KernelSession, line_of, total
+
+
+def test_python_native_and_system_lines(kernel: KernelSession) -> None:
+    kernel.run("import time\nimport numpy as np\na = np.random.rand(1500, 1500)")
+    cell = textwrap.dedent(
+        """\
+        %%scalene
+        acc = 0
+        for i in range(4_000_000):
+            acc += i * 2
+        b = a @ a @ a
+        time.sleep(0.8)
+        """
+    )
+    outcome = kernel.run(cell, cell_id="cell-mixed")
+    assert outcome.status == "ok", outcome.error
+    profile = outcome.profile
+    key = profile["notebook"]["profiled_source"]
+    loop, matmul, sleep = (line_of(profile, key, t) for t in ("acc += i", "a @ a", "time.sleep"))
+    lines = profile["files"][key]["lines"]
+    # Each kind of time is largest on the line that spends it ...
+    assert max(lines, key=lambda r: r["n_cpu_percent_python"]) is loop or loop["n_cpu_percent_python"] == max(
+        r["n_cpu_percent_python"] for r in lines
+    )
+    assert max(r["n_cpu_percent_c"] for r in lines) == matmul["n_cpu_percent_c"]
+    assert max(r["n_sys_percent"] for r in lines) == sleep["n_sys_percent"]
+    # ... and dominates that line.
+    assert loop["n_cpu_percent_python"] > 0.7 * total(loop)
+    assert matmul["n_cpu_percent_c"] > 0.6 * total(matmul)
+    assert sleep["n_sys_percent"] > 0.8 * total(sleep)
+    # The sleep is most of the run's wall time and must be shown as such.
+    assert total(sleep) > 20
+    assert profile["notebook"]["sources"][key] == {
+        "kind": "cell",
+        "filename": profile["notebook"]["sources"][key]["filename"],
+        "execution_count": outcome.execution_count,
+        "cell_id": "cell-mixed",
+        "profiled": True,
+    }
+
+
+def test_functions_from_earlier_cells_are_charged_to_their_cell(kernel: KernelSession) -> None:
+    define = kernel.run(
+        "def spin(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s", cell_id="cell-define"
+    )
+    outcome = kernel.run("%scrun spin(3_000_000)", cell_id="cell-run")
+    assert outcome.status == "ok", outcome.error
+    profile = outcome.profile
+    key = f"[{define.execution_count}]"
+    assert profile["notebook"]["sources"][key]["cell_id"] == "cell-define"
+    assert profile["notebook"]["sources"][key]["execution_count"] == define.execution_count
+    assert profile["notebook"]["sources"][key]["profiled"] is False
+    hot = line_of(profile, key, "s += i * i")
+    assert total(hot) > 60
+    assert [f["line"] for f in profile["files"][key]["functions"]] == ["spin"]
+    # The last expression's value is the cell's result, as without the magic.
+    assert outcome.result is not None and outcome.result["text/plain"] == str(sum(i * i for i in range(3_000_000)))
+
+
+def test_user_files_are_profiled_and_libraries_charged_to_the_caller(kernel: KernelSession, tmp_path: os.PathLike) -> None:
+    module = os.path.join(str(tmp_path), "mywork.py")
+    with open(module, "w") as handle:
+        handle.write("import json\n\ndef crunch(n):\n    total = 0\n    for i in range(n):\n        total += i % 7\n    return total\n\ndef encode(data):\n    return json.dumps(data)\n")
+    kernel.run(f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport mywork\ndata = [{{'k': list(range(20))}} for _ in range(20000)]")
+    outcome = kernel.run("%%scalene\nmywork.crunch(3_000_000)\nfor _ in range(4):\n    mywork.encode(data)")
+    assert outcome.status == "ok", outcome.error
+    profile = outcome.profile
+    assert profile["notebook"]["sources"][module]["kind"] == "file"
+    assert total(line_of(profile, module, "total += i % 7")) > 15
+    # json's own code is stdlib: its time is charged to the user's line that called it.
+    assert not any("json" in key and key != module for key in profile["files"])
+    assert total(line_of(profile, module, "return json.dumps")) > 10
+
+    widened = kernel.run("%%scalene --profile-system-libraries\nfor _ in range(4):\n    mywork.encode(data)")
+    assert any(os.sep + "json" + os.sep in key for key in widened.profile["files"]), list(widened.profile["files"])
+
+
+def test_threads_started_by_the_cell_are_sampled(kernel: KernelSession) -> None:
+    cell = (
+        "%%scalene\n"
+        "import threading, time\n"
+        "def worker():\n"
+        "    x = 0\n"
+        "    for i in range(6_000_000):\n"
+        "        x += i\n"
+        "t = threading.Thread(target=worker)\n"
+        "t.start()\n"
+        "t.join()\n"
+    )
+    outcome = kernel.run(cell)
+    assert outcome.status == "ok", outcome.error
+    profile = outcome.profile
+    key = profile["notebook"]["profiled_source"]
+    assert line_of(profile, key, "x += i")["n_cpu_percent_python"] > 20
+    # The kernel's own threads (IOPub, heartbeat, control, shell channel) are never charged.
+    for source in profile["files"]:
+        assert "ipykernel" not in source and "zmq" not in source and "threading.py" not in source
