@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from . import __version__
 from .render_text import render_text
@@ -33,7 +33,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
-def _load(path: str) -> dict:
+def _load(path: str) -> Dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
     if not isinstance(data, dict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sysconfig
-from typing import Callable, Dict, Iterable, Tuple
+from typing import Callable, Dict, Iterable, List, Tuple
 
 from .options import ProfileOptions
 
@@ -45,7 +45,7 @@ def _system_roots() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
 def _kernel_roots() -> Tuple[str, ...]:
     import importlib.util
 
-    roots = []
+    roots: List[str] = []
     for name in _KERNEL_PACKAGES:
         try:
             spec = importlib.util.find_spec(name)

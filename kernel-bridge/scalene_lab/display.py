@@ -40,4 +40,4 @@ def publish(profile: Dict[str, Any], options: ProfileOptions) -> None:
             write_outfile(profile, options.outfile)
         except OSError as problem:
             print(f"scalene-lab: could not write {options.outfile}: {problem.strerror or problem}", file=sys.stderr)
-    display(bundle(profile, options.view), raw=True)
+    display(bundle(profile, options.view), raw=True)  # type: ignore[no-untyped-call]

@@ -5,9 +5,10 @@ usage line."""
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shlex
-from typing import List, NoReturn, Optional, Sequence, Tuple
+from typing import Dict, List, NoReturn, Optional, Sequence, Tuple
 
 from IPython.core.error import UsageError
 
@@ -105,8 +106,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _option_arity(parser: argparse.ArgumentParser) -> dict:
-    arity = {}
+def _option_arity(parser: argparse.ArgumentParser) -> Dict[str, bool]:
+    arity: Dict[str, bool] = {}
     for action in parser._actions:
         for flag in action.option_strings:
             arity[flag] = action.nargs != 0
@@ -124,12 +125,13 @@ def split_statement(parser: argparse.ArgumentParser, line: str) -> Tuple[List[st
     rest = line.strip()
     expects_value = False
     while rest:
-        lexer = shlex.shlex(rest, posix=True, punctuation_chars=False)
+        stream = io.StringIO(rest)
+        lexer = shlex.shlex(stream, posix=True)
         lexer.whitespace_split = True
         token = lexer.get_token()
         if token is None:
             break
-        consumed = _consumed(rest, lexer)
+        consumed = stream.tell()
         if expects_value:
             tokens.append(token)
             expects_value = False
@@ -144,12 +146,6 @@ def split_statement(parser: argparse.ArgumentParser, line: str) -> Tuple[List[st
             break
         rest = rest[consumed:].strip()
     return tokens, rest
-
-
-def _consumed(text: str, lexer: shlex.shlex) -> int:
-    """How many characters of ``text`` the lexer has read for its last token."""
-    remaining = lexer.instream.read()
-    return len(text) - len(remaining)
 
 
 def parse_options(parser: argparse.ArgumentParser, tokens: Sequence[str]) -> ProfileOptions:

@@ -31,6 +31,15 @@ def _doc(usage: str, parser_help: str, example: str) -> str:
     return f"{_INTRO}\n{usage}\n\n{options.strip()}\n\nExample:\n\n{example}\n"
 
 
+def _profile_statement(shell: Any, line: str) -> Any:
+    __tracebackhide__ = True  # noqa: F841
+    tokens, statement = split_statement(_LINE_PARSER, line)
+    options = parse_options(_LINE_PARSER, tokens)
+    if not statement:
+        raise UsageError(f"%scrun needs a statement to profile\n{_LINE_USAGE}")
+    return run_profiled(shell, statement, options, magic="%scrun")
+
+
 @magics_class
 class ScaleneMagics(Magics):
     """The scalene-lab magics."""
@@ -39,18 +48,14 @@ class ScaleneMagics(Magics):
     def scrun(self, line: str) -> Any:
         """(docstring set below from the option grammar)"""
         __tracebackhide__ = True  # noqa: F841 - hides this frame in IPython tracebacks
-        tokens, statement = split_statement(_LINE_PARSER, line)
-        options = parse_options(_LINE_PARSER, tokens)
-        if not statement:
-            raise UsageError(f"%scrun needs a statement to profile\n{_LINE_USAGE}")
-        return run_profiled(self.shell, statement, options, magic="%scrun")
+        return _profile_statement(self.shell, line)
 
     @line_cell_magic
     def scalene(self, line: str, cell: Optional[str] = None) -> Any:
         """(docstring set below from the option grammar)"""
         __tracebackhide__ = True  # noqa: F841
         if cell is None:
-            return self.scrun(line)
+            return _profile_statement(self.shell, line)
         options = parse_options(_CELL_PARSER, tokenize(line))
         return run_profiled(self.shell, cell, options, magic="%%scalene", magic_line=line)
 
