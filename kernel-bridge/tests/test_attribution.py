@@ -103,3 +103,27 @@ def test_threads_started_by_the_cell_are_sampled(kernel: KernelSession) -> None:
     # The kernel's own threads (IOPub, heartbeat, control, shell channel) are never charged.
     for source in profile["files"]:
         assert "ipykernel" not in source and "zmq" not in source and "threading.py" not in source
+
+
+def test_profile_only_exclude_threshold_and_reduced(kernel: KernelSession, tmp_path: os.PathLike) -> None:
+    module = os.path.join(str(tmp_path), "hotspot.py")
+    with open(module, "w") as handle:
+        handle.write("def work(n):\n    t = 0\n    for i in range(n):\n        t += i\n    return t\n")
+    kernel.run(f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport hotspot")
+    cell = "\n".join(["hotspot.work(2_000_000)", "y = 0", "for j in range(300_000):", "    y += j"])
+
+    excluded = kernel.run("%%scalene --profile-exclude hotspot\n" + cell).profile
+    key = excluded["notebook"]["profiled_source"]
+    assert module not in excluded["files"]
+    assert total(line_of(excluded, key, "hotspot.work")) > 30  # charged to the calling line
+
+    only = kernel.run("%%scalene --profile-only no_such_file\n" + cell).profile
+    assert module not in only["files"] and only["notebook"]["profiled_source"] in only["files"]
+
+    high = kernel.run("%%scalene --cpu-percent-threshold 99\n" + cell).profile
+    assert module not in high["files"] and module in high["notebook"]["hidden_sources"]
+
+    reduced = kernel.run("%%scalene --reduced-profile\n" + cell).profile
+    rows = reduced["files"][reduced["notebook"]["profiled_source"]]["lines"]
+    assert rows and all(total(r) > 0 for r in rows)
+    assert not any(r["line"].startswith("%%scalene") for r in rows)

@@ -1,0 +1,49 @@
+"""`%load_ext scalene_lab` outside JupyterLab: plain IPython and nbclient."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import nbclient
+import nbformat
+
+from kernel_session import PROFILE_MIME
+
+SCRIPT = """
+ip = get_ipython()
+ip.run_cell("%load_ext scalene_lab", store_history=True)
+ip.run_cell("def f(n):\\n    s = 0\\n    for i in range(n):\\n        s += i\\n    return s", store_history=True)
+ip.run_cell("%%scalene\\nx = f(3_000_000)\\nx", store_history=True)
+"""
+
+
+def test_plain_ipython_prints_the_text_table(tmp_path: os.PathLike) -> None:
+    script = os.path.join(str(tmp_path), "cells.py")
+    with open(script, "w") as handle:
+        handle.write(SCRIPT)
+    ipython = [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", script]
+    done = subprocess.run(ipython, capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "scalene-lab: %%scalene [3]" in done.stdout
+    hot = [line for line in done.stdout.splitlines() if line.rstrip().endswith("s += i")]
+    assert hot and float(hot[0].split("│")[1].split()[0].rstrip("%")) > 50
+    assert f"Out[3]: {sum(range(3_000_000))}" in done.stdout
+
+
+def test_nbclient_saves_the_profile_in_the_notebook(tmp_path: os.PathLike) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext scalene_lab"),
+        nbformat.v4.new_code_cell("%%scalene\ntotal = sum(i * i for i in range(2_000_000))"),
+    ]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    path = os.path.join(str(tmp_path), "saved.ipynb")
+    nbformat.write(nb, path)
+    reread = nbformat.read(path, as_version=4)
+    (output,) = reread.cells[1].outputs
+    assert output["output_type"] == "display_data"
+    assert set(output["data"]) == {PROFILE_MIME, "text/html", "text/plain"}
+    assert isinstance(output["data"][PROFILE_MIME], dict)
+    assert output["data"][PROFILE_MIME]["notebook"]["sources"]["[2]"]["kind"] == "cell"
