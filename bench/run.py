@@ -41,7 +41,7 @@ def np_work(size, reps):
 
 WORKLOADS: Dict[str, str] = {
     "pure-python": "r = py_work(8_000_000)",
-    "numpy-heavy": "r = np_work(900, 6)",
+    "numpy-heavy": "r = np_work(1200, 8)",
     "mixed": (
         "acc = 0.0\n"
         "v = np.random.rand(2000)\n"

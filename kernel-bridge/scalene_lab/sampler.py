@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, Optional, Set, Tuple
 
 from .bytecode import CodeIndex
 from .clock import Clock, SystemClock
-from .stats import TimeAccumulator
+from .stats import Share, TimeAccumulator
 from .timer import SampleTimer, open_timer
 
 # Shortest first expiry, as a fraction of the mean sampling interval.
@@ -171,9 +171,9 @@ class CpuSampler:
             deferred = self._code_index.deferred_line(frame)
             if deferred is not None:
                 self.total_time += native
-                self._charge_line(frame.f_code, deferred, 0.0, native, 0.0, util, core, now)
+                self._charge_line(frame.f_code, deferred, Share(0.0, native, 0.0, util, core, now))
                 native = 0.0
-        self._charge(frame, python, native, system, util, core, now)
+        self._charge(frame, Share(python, native, system, util, core, now))
         if threading.active_count() > self._baseline_count:
             self._sample_threads(wall, core, now)
 
@@ -190,21 +190,12 @@ class CpuSampler:
             util = min(1.0, max(0.0, cpu / wall))
             busy = wall * util
             if self._code_index.at_call(frame):
-                self._charge(frame, 0.0, busy, wall - busy, util, core, now)
+                self._charge(frame, Share(0.0, busy, wall - busy, util, core, now))
             else:
-                self._charge(frame, busy, 0.0, wall - busy, util, core, now)
+                self._charge(frame, Share(busy, 0.0, wall - busy, util, core, now))
 
-    def _charge(
-        self,
-        frame: Optional[FrameType],
-        python: float,
-        native: float,
-        system: float,
-        util: float,
-        core: float,
-        now: float,
-    ) -> None:
-        self.total_time += python + native + system
+    def _charge(self, frame: Optional[FrameType], share: Share) -> None:
+        self.total_time += share.total
         is_user = self._is_user_file
         boundary = self._boundary
         while frame is not None:
@@ -215,30 +206,20 @@ class CpuSampler:
             else:
                 frame = frame.f_back
         if frame is None:
-            self.unattributed_time += python + native + system
+            self.unattributed_time += share.total
             return
         code = frame.f_code
-        self._charge_line(code, frame.f_lineno or code.co_firstlineno, python, native, system, util, core, now)
+        self._charge_line(code, frame.f_lineno or code.co_firstlineno, share)
 
-    def _charge_line(
-        self,
-        code: CodeType,
-        lineno: int,
-        python: float,
-        native: float,
-        system: float,
-        util: float,
-        core: float,
-        now: float,
-    ) -> None:
+    def _charge_line(self, code: CodeType, lineno: int, share: Share) -> None:
         key = (code.co_filename, lineno)
         line = self.lines.get(key)
         if line is None:
             line = self.lines[key] = TimeAccumulator(self._rng)
-        line.add(python, native, system, util, core, now)
+        line.add(share)
         if code.co_name != "<module>":
             fkey = (code.co_filename, _function_name(code), code.co_firstlineno)
             func = self.functions.get(fkey)
             if func is None:
                 func = self.functions[fkey] = TimeAccumulator(self._rng)
-            func.add(python, native, system, util, core, now)
+            func.add(share)

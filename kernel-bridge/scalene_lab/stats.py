@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import random
-from typing import List
+from typing import List, NamedTuple
 
 # Bound on the sample timestamps kept per line (Scalene's cpu_samples_list);
 # a reservoir keeps them uniformly spread over a long run.
 MAX_SAMPLE_TIMES = 100
+
+
+class Share(NamedTuple):
+    """One sample's time for one place: seconds of each kind, the sampled
+    thread's CPU utilization, the whole process's core utilization, and when."""
+
+    python: float
+    native: float
+    system: float
+    util: float
+    core: float
+    when: float
+
+    @property
+    def total(self) -> float:
+        """All seconds of this share."""
+        return self.python + self.native + self.system
 
 
 class TimeAccumulator:
@@ -25,20 +42,20 @@ class TimeAccumulator:
         self.times: List[float] = []
         self._rng = rng
 
-    def add(self, python: float, native: float, system: float, util: float, core: float, when: float) -> None:
+    def add(self, share: Share) -> None:
         """Charge one sample (hot path: called from the signal handler)."""
-        self.python += python
-        self.native += native
-        self.system += system
-        self.util_sum += util
-        self.core_sum += core
+        self.python += share.python
+        self.native += share.native
+        self.system += share.system
+        self.util_sum += share.util
+        self.core_sum += share.core
         self.count += 1
         if len(self.times) < MAX_SAMPLE_TIMES:
-            self.times.append(when)
+            self.times.append(share.when)
         else:
             slot = self._rng.randrange(self.count)
             if slot < MAX_SAMPLE_TIMES:
-                self.times[slot] = when
+                self.times[slot] = share.when
 
     @property
     def total(self) -> float:

@@ -150,23 +150,9 @@ def split_statement(parser: argparse.ArgumentParser, line: str) -> Tuple[List[st
 
 def parse_options(parser: argparse.ArgumentParser, tokens: Sequence[str]) -> ProfileOptions:
     """Validate ``tokens`` into :class:`ProfileOptions` (UsageError when wrong)."""
-    args = parser.parse_args(list(tokens))
-    return ProfileOptions(
-        cpu_only=args.cpu_only,
-        cpu_sampling_rate=args.cpu_sampling_rate,
-        cpu_percent_threshold=args.cpu_percent_threshold,
-        reduced_profile=args.reduced_profile,
-        profile_all=args.profile_all,
-        profile_only=args.profile_only,
-        profile_exclude=args.profile_exclude,
-        profile_system_libraries=args.profile_system_libraries,
-        outfile=args.outfile,
-        view=args.view,
-        memory=args.memory,
-        gpu=args.gpu,
-        stacks=args.stacks,
-        argv=list(tokens),
-    )
+    args = vars(parser.parse_args(list(tokens)))
+    # Every option's dest is the ProfileOptions field of the same name.
+    return ProfileOptions(**args, argv=list(tokens))
 
 
 def tokenize(line: str) -> List[str]:
