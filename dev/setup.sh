@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything scalene-lab needs, from the project's own files, and is
 # quick when nothing changed: the Python virtual environment at .venv with the
-# package installed in editable mode, the npm workspace (lab extension and
-# ui-tests), the lab extension build linked into .venv's JupyterLab.
+# package installed in editable mode, the npm workspace (lab extension,
+# native, ui-tests), the native build (node-gyp), the lab extension build
+# linked into .venv's JupyterLab.
 #
 #   bash dev/setup.sh              # what the demo needs
 #   bash dev/setup.sh --browser    # also Debian's Chromium and fonts (ui-tests)
@@ -55,17 +56,32 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
 fi
 
 stamp="node_modules/.scalene-lab-setup"
-want="$(digest package.json package-lock.json lab-extension/package.json ui-tests/package.json)"
+want="$(digest package.json package-lock.json lab-extension/package.json native/package.json ui-tests/package.json)"
 if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  step "npm workspace (lab-extension, ui-tests)"
+  step "npm workspace (lab-extension, native, ui-tests)"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+stamp="native/build/.scalene-lab-setup"
+want="$(digest native/binding.gyp native/src/* native/tests/*)"
+if [ ! -x native/build/Release/native_tests ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  step "Native build (node-gyp)"
+  # node-gyp reads Node's headers from the local Node install; it must never
+  # try to download them (only package registries are reachable).
+  nodedir="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+  if [ ! -f "$nodedir/include/node/common.gypi" ]; then
+    echo "setup.sh: Node's headers are missing at $nodedir/include/node (install Node with its headers)" >&2
+    exit 1
+  fi
+  (cd native && npx node-gyp rebuild -j 2 --nodedir="$nodedir" --loglevel=warn >/dev/null)
   echo "$want" > "$stamp"
 fi
 
 step "Lab extension build"
 export PATH="$root/.venv/bin:$PATH"
 (cd lab-extension && npm run --silent build:lib && jupyter labextension build . >/dev/null)
-jupyter labextension develop --overwrite . >/dev/null
+jupyter labextension develop --overwrite . >/dev/null 2>&1 || { echo "setup.sh: jupyter labextension develop failed" >&2; exit 1; }
 jupyter labextension list 2>&1 | grep -q "scalene-lab.*enabled.*OK" || {
   echo "setup.sh: the lab extension is not enabled in .venv's JupyterLab" >&2; exit 1; }
 echo "setup: done"

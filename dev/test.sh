@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up whatever is missing, then runs every suite: type checks, pytest with
-# real kernels, jest, and the Galata ui-tests in Debian's Chromium.
+# real kernels, the native unit tests (also under ASan/UBSan), jest, and the
+# Galata ui-tests in Debian's Chromium.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash dev/setup.sh --browser || { echo "test: setup failed"; exit 1; }
@@ -23,6 +24,7 @@ suite() {
 suite "mypy (kernel-bridge, magics)" mypy
 suite "TypeScript strict type check" bash -c "cd lab-extension && npx tsc --noEmit -p tsconfig.test.json"
 suite "pytest (real kernels)" python -m pytest
+suite "native unit tests (plain, then ASan + UBSan)" bash -c "cd native && npm test --silent"
 suite "jest (renderer)" bash -c "cd lab-extension && npx jest"
 suite "Galata ui-tests (JupyterLab in Chromium)" bash -c "cd ui-tests && npx playwright test"
 

@@ -1,0 +1,101 @@
+// live_table.hpp: lock-free table of live sampled pointers.
+//
+// When a sampled block is freed, its sampled bytes must leave the footprint;
+// frees of blocks that were never sampled (including every block allocated
+// before the allocator attached) must not. This open-addressing table maps a
+// sampled pointer to the bytes it stands for. Inserts and erases are a few
+// compare-and-swaps on a fixed array: safe from any thread, from inside
+// malloc, and across fork (the child inherits a consistent copy, since no
+// operation leaves a slot half-written). Probing is bounded to a small window
+// around a pointer's home slot, so a free costs a handful of loads however
+// long the table has been in use (tombstones cannot pile up into long
+// chains); when a window is full an insert is refused and counted, never
+// blocks.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace scalene_lab {
+
+template <size_t Capacity>
+class LiveTable {
+  static_assert((Capacity & (Capacity - 1)) == 0, "capacity must be a power of two");
+
+ public:
+  LiveTable() {
+    for (auto& slot : slots_) {
+      slot.key.store(kEmpty, std::memory_order_relaxed);
+      slot.bytes.store(0, std::memory_order_relaxed);
+    }
+  }
+
+  // Remember `pointer` as standing for `bytes`; false when the table is full.
+  bool insert(uintptr_t pointer, uint64_t bytes) {
+    if (pointer <= kTombstone) return false;
+    size_t index = hash(pointer);
+    for (size_t probe = 0; probe < kProbeLimit; ++probe, index = (index + 1) & kMask) {
+      uintptr_t key = slots_[index].key.load(std::memory_order_acquire);
+      while (key == kEmpty || key == kTombstone) {
+        if (slots_[index].key.compare_exchange_weak(key, kClaimed, std::memory_order_acq_rel)) {
+          slots_[index].bytes.store(bytes, std::memory_order_relaxed);
+          slots_[index].key.store(pointer, std::memory_order_release);
+          size_.fetch_add(1, std::memory_order_relaxed);
+          return true;
+        }
+      }
+    }
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+
+  // Forget `pointer`; returns the bytes it stood for, or 0 if it was not sampled.
+  uint64_t erase(uintptr_t pointer) {
+    if (pointer <= kTombstone) return 0;
+    size_t index = hash(pointer);
+    for (size_t probe = 0; probe < kProbeLimit; ++probe, index = (index + 1) & kMask) {
+      uintptr_t key = slots_[index].key.load(std::memory_order_acquire);
+      if (key == kEmpty) return 0;
+      if (key == pointer) {
+        const uint64_t bytes = slots_[index].bytes.load(std::memory_order_relaxed);
+        uintptr_t expected = pointer;
+        if (slots_[index].key.compare_exchange_strong(expected, kTombstone, std::memory_order_acq_rel)) {
+          size_.fetch_sub(1, std::memory_order_relaxed);
+          return bytes;
+        }
+        return 0;  // another thread freed it first: a double free, not ours to count
+      }
+    }
+    return 0;
+  }
+
+  size_t size() const { return size_.load(std::memory_order_relaxed); }
+  uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr uintptr_t kEmpty = 0;
+  static constexpr uintptr_t kTombstone = 1;
+  static constexpr uintptr_t kClaimed = 2;  // being written; never a real pointer
+  static constexpr size_t kMask = Capacity - 1;
+  static constexpr size_t kProbeLimit = Capacity < 32 ? Capacity : 32;
+
+  static size_t hash(uintptr_t pointer) {
+    uint64_t x = static_cast<uint64_t>(pointer) >> 4;  // malloc aligns to 16
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return static_cast<size_t>(x) & kMask;
+  }
+
+  struct Slot {
+    std::atomic<uintptr_t> key;
+    std::atomic<uint64_t> bytes;
+  };
+
+  Slot slots_[Capacity];
+  std::atomic<size_t> size_{0};
+  std::atomic<uint64_t> refused_{0};
+};
+
+}  // namespace scalene_lab
