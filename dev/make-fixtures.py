@@ -32,6 +32,14 @@ CELLS = {
     "error": "%%scalene\nbusy(1_500_000)\nraise ValueError('bad <b>input</b>')",
     "markup": "%%scalene\nlabel = '<img src=x onerror=alert(1)>'  # <script>alert(2)</script>\nbusy(1_500_000)",
     "scrun": "%scrun busy(2_000_000)",
+    "memory": (
+        "%%scalene --memory\n"
+        "big = np.ones(100 * 1000 * 1000 // 8)\n"
+        "names = [str(i) * 3 for i in range(500_000)]\n"
+        "copy = big.copy()\n"
+        "del big\n"
+        "busy(500_000)"
+    ),
 }
 
 

@@ -1,5 +1,6 @@
 # binding.gyp: the native part of scalene-lab, built with node-gyp.
-# native_tests runs the unit tests of the sampling allocator's parts;
+# scalene_lab_alloc is the sampling allocator the kernel bridge attaches;
+# native_tests runs the unit tests of its parts;
 # native_tests_sanitized is the same program under ASan and UBSan.
 {
   "variables": {
@@ -16,6 +17,20 @@
     "ldflags": ["-pthread"]
   },
   "targets": [
+    {
+      "target_name": "scalene_lab_alloc",
+      "type": "shared_library",
+      "sources": [
+        "src/api.cpp",
+        "src/got_patcher.cpp",
+        "src/hooks.cpp",
+        "src/python_domains.cpp",
+        "src/state.cpp"
+      ],
+      "cflags_cc": ["-fvisibility=hidden", "-fno-rtti", "-O2"],
+      "ldflags": ["-Wl,-z,nodelete"],
+      "libraries": ["-ldl"]
+    },
     {
       "target_name": "native_tests",
       "type": "executable",

@@ -7,11 +7,12 @@ from typing import Any, Dict, List, Optional
 
 DEFAULT_CPU_SAMPLING_RATE = 0.01
 DEFAULT_CPU_PERCENT_THRESHOLD = 1.0
+DEFAULT_ALLOCATION_WINDOW = 1 << 20  # bytes between allocation samples, on average
+DEFAULT_COPY_WINDOW = 7 << 20  # bytes between memcpy/memmove samples (Scalene's)
 
 # Options the grammar accepts whose feature has not shipped yet; each maps to
 # the one-line notice shown instead of a traceback.
 NOT_YET_AVAILABLE = {
-    "memory": "--memory: memory profiling (the native sampling allocator) is not available yet; profiling CPU only.",
     "gpu": "--gpu: GPU profiling is not available yet; profiling CPU only.",
     "stacks": "--stacks: stack collection is not available yet; profiling without stacks.",
 }
@@ -32,6 +33,7 @@ class ProfileOptions:
     outfile: Optional[str] = None
     view: str = "html"  # which static fallback leads: "html" or "cli"
     memory: bool = False
+    allocation_sampling_window: int = DEFAULT_ALLOCATION_WINDOW
     gpu: bool = False
     stacks: bool = False
     argv: List[str] = field(default_factory=list)

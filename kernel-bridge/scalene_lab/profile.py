@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from . import __version__
 from .options import ProfileOptions
 from .regions import SourceFacts, analyse
+from .memory import LineMemory, MemorySampler
 from .sampler import CpuSampler
 from .sources import Source, SourceResolver
 from .stats import TimeAccumulator
@@ -71,11 +72,33 @@ def _time_fields(acc: Optional[TimeAccumulator], total: float) -> Dict[str, Any]
     }
 
 
+def _memory_fields(line: Optional[LineMemory], memory: Optional[MemorySampler], elapsed: float) -> Dict[str, Any]:
+    if line is None or memory is None:
+        return {}
+    return {
+        "n_malloc_mb": line.malloc_mb,
+        "n_mallocs": line.mallocs,
+        "n_peak_mb": line.peak_mb,
+        "n_growth_mb": line.peak_mb,  # Scalene reports the peak here too
+        "n_avg_mb": line.footprint_sum / line.mallocs if line.mallocs else 0.0,
+        "n_python_fraction": line.python_mb / line.malloc_mb if line.malloc_mb else 0.0,
+        "n_usage_fraction": line.malloc_mb / memory.allocated_mb if memory.allocated_mb else 0.0,
+        "n_copy_mb_s": line.copy_mb / elapsed if elapsed > 0 else 0.0,
+        "memory_samples": line.timeline.shown(),
+    }
+
+
 def _line_record(
-    lineno: int, text: str, acc: Optional[TimeAccumulator], total: float, facts: SourceFacts
+    lineno: int,
+    text: str,
+    acc: Optional[TimeAccumulator],
+    total: float,
+    facts: SourceFacts,
+    memory_fields: Dict[str, Any],
 ) -> Dict[str, Any]:
     record = _zero_line(lineno, text)
     record.update(_time_fields(acc, total))
+    record.update(memory_fields)
     record["start_outermost_loop"], record["end_outermost_loop"] = facts.loop_span(lineno)
     record["start_region_line"], record["end_region_line"] = facts.region_span(lineno)
     record["start_function_line"], record["end_function_line"] = facts.function_span(lineno)
@@ -87,6 +110,7 @@ def build_profile(
     resolver: SourceResolver,
     options: ProfileOptions,
     run: RunInfo,
+    memory: Optional[MemorySampler] = None,
 ) -> Dict[str, Any]:
     """The profile dict: Scalene's JSON fields plus ``notebook``."""
     total = sampler.total_time
@@ -94,11 +118,15 @@ def build_profile(
     by_file: Dict[str, Dict[int, TimeAccumulator]] = defaultdict(dict)
     for (filename, lineno), acc in sampler.lines.items():
         by_file[filename][lineno] = acc
+    memory_by_file: Dict[str, Dict[int, LineMemory]] = defaultdict(dict)
+    if memory is not None:
+        for (filename, lineno), line in memory.lines.items():
+            memory_by_file[filename][lineno] = line
     functions_by_file: Dict[str, List[Tuple[str, int, TimeAccumulator]]] = defaultdict(list)
     for (filename, name, first), acc in sampler.functions.items():
         functions_by_file[filename].append((name, first, acc))
 
-    filenames = set(by_file) | {run.profiled_filename}
+    filenames = set(by_file) | set(memory_by_file) | {run.profiled_filename}
     file_time = {f: sum(a.total for a in by_file[f].values()) for f in filenames}
     ordered = sorted(filenames, key=lambda f: (f != run.profiled_filename, -file_time[f], f))
 
@@ -108,14 +136,25 @@ def build_profile(
     for filename in ordered:
         source = resolver.resolve(filename)
         share = _percent(file_time[filename], total)
-        if filename != run.profiled_filename and share < options.cpu_percent_threshold:
+        has_memory = any(line.mallocs for line in memory_by_file[filename].values())
+        if filename != run.profiled_filename and share < options.cpu_percent_threshold and not has_memory:
             hidden.append(source.key)
             continue
-        files[source.key] = _file_record(source, by_file[filename], functions_by_file[filename], total, share, options)
+        files[source.key] = _file_record(
+            source,
+            by_file[filename],
+            functions_by_file[filename],
+            total,
+            share,
+            options,
+            memory_by_file[filename],
+            memory,
+            elapsed,
+        )
         sources[source.key] = {**source.describe(), "profiled": filename == run.profiled_filename}
 
     profiled_key = resolver.resolve(run.profiled_filename).key
-    return {
+    profile = {
         "program": profiled_key,
         "entrypoint_dir": os.getcwd(),
         "args": list(options.argv),
@@ -157,6 +196,58 @@ def build_profile(
             },
         },
     }
+    if memory is not None:
+        _add_memory(profile, memory, resolver, elapsed)
+    return profile
+
+
+def _add_memory(profile: Dict[str, Any], memory: MemorySampler, resolver: SourceResolver, elapsed: float) -> None:
+    """Scalene's top-level memory fields, and how the allocator was attached."""
+    peak_line = memory.max_footprint_line
+    growth = memory.allocated_mb - memory.freed_mb
+    profile.update(
+        {
+            "memory": True,
+            "alloc_samples": memory.alloc_samples,
+            "max_footprint_mb": memory.max_footprint_mb,
+            "max_footprint_python_fraction": memory.max_footprint_python_fraction,
+            "max_footprint_fname": resolver.resolve(peak_line[0]).key if peak_line else None,
+            "max_footprint_lineno": peak_line[1] if peak_line else None,
+            "growth_rate": memory.growth_rate,
+            "samples": memory.timeline.shown(),
+            "native_allocations_mb": memory.allocated_mb - memory.python_mb,
+        }
+    )
+    notebook = profile["notebook"]
+    notebook["attach_mode"] = "hot-attach"
+    notebook["memory"] = {
+        "allocation_window_bytes": memory.allocation_window,
+        "copy_window_bytes": memory.copy_window,
+        "coverage": memory.coverage,
+        "rss_growth_mb": memory.rss_end_mb - memory.rss_start_mb,
+        "sampled_growth_mb": growth,
+        "patched_slots": memory.patched_slots,
+        "patched_objects": memory.patched_objects,
+        "buffer_overflow": memory.buffer_overflow,
+        "table_refused": memory.table_refused,
+        "kernel_threads_mb": memory.excluded_mb,
+        "unattributed_mb": memory.unattributed_mb,
+    }
+
+
+def _leaks(memory_lines: Dict[int, LineMemory], growth_rate: float, elapsed: float) -> Dict[str, Any]:
+    """Likely leaks, in Scalene's sense: lines whose sampled allocations the
+    run kept rather than freed, reported only when the run's footprint grew."""
+    leaks: Dict[str, Any] = {}
+    if growth_rate < 1.0 or elapsed <= 0:
+        return leaks
+    for lineno, line in sorted(memory_lines.items()):
+        if line.mallocs < 3 or line.current_mb <= 0:
+            continue
+        likelihood = 1.0 - (line.frees + 1) / (line.mallocs + 2)  # Laplace estimate of "kept"
+        if likelihood >= 0.95:
+            leaks[str(lineno)] = {"likelihood": likelihood, "velocity_mb_s": line.current_mb / elapsed}
+    return leaks
 
 
 def _file_record(
@@ -166,17 +257,22 @@ def _file_record(
     total: float,
     share: float,
     options: ProfileOptions,
+    memory_lines: Dict[int, LineMemory],
+    memory: Optional[MemorySampler],
+    elapsed: float,
 ) -> Dict[str, Any]:
     text = "".join(source.lines)
     facts = analyse(_parsable(text))
     # Cells are short and shown whole; a user's .py file can be thousands of
     # lines, so only its sampled lines travel inside the notebook.
     whole = source.kind == "cell" and not options.reduced_profile
-    numbers = range(1, len(source.lines) + 1) if whole else sorted(n for n in lines if n >= 1)
+    sampled = set(lines) | set(memory_lines)
+    numbers = range(1, len(source.lines) + 1) if whole else sorted(n for n in sampled if n >= 1)
     records = []
     for lineno in numbers:
         text_line = source.lines[lineno - 1] if lineno <= len(source.lines) else ""
-        records.append(_line_record(lineno, text_line, lines.get(lineno), total, facts))
+        memory_fields = _memory_fields(memory_lines.get(lineno), memory, elapsed)
+        records.append(_line_record(lineno, text_line, lines.get(lineno), total, facts, memory_fields))
     function_records = []
     for name, first, acc in sorted(functions, key=lambda item: item[1]):
         record = _zero_line(first, name)
@@ -185,7 +281,7 @@ def _file_record(
     return {
         "functions": function_records,
         "imports": facts.imports,
-        "leaks": {},
+        "leaks": _leaks(memory_lines, memory.growth_rate, elapsed) if memory is not None else {},
         "lines": records,
         "percent_cpu_time": share,
     }

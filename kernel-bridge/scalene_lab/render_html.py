@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Dict, List, Optional
 
-from .report import Row, headline, percent, views
+from .report import Row, headline, megabytes, percent, views
 
 # Scalene's colours for the three kinds of time.
 COLOURS = {"python": "#3b6fb6", "native": "#2ca58d", "system": "#e0a030"}
@@ -32,8 +32,11 @@ def _bar(row: Row) -> str:
     )
 
 
-def _row_html(label: str, row: Row) -> str:
-    shares = "".join(f'<td style="text-align:right">{escape(percent(v))}</td>' for v in (row.python, row.native, row.system))
+def _row_html(label: str, row: Row, memory: bool) -> str:
+    cells = [percent(v) for v in (row.python, row.native, row.system)]
+    if memory:
+        cells += [megabytes(v) for v in (row.peak_mb, row.malloc_mb, row.copy_mb_s)]
+    shares = "".join(f'<td style="text-align:right">{escape(c)}</td>' for c in cells)
     return (
         f'<tr><td style="text-align:right">{escape(label)}</td><td>{_bar(row)}</td>{shares}'
         f'<td style="text-align:left"><code style="white-space:pre">{escape(row.text)}</code></td></tr>'
@@ -44,6 +47,9 @@ def render_html(profile: Dict[str, Any], as_text: Optional[str] = None) -> str:
     """Render ``profile`` as static HTML; ``as_text`` shows a preformatted table instead."""
     if as_text is not None:
         return f'<pre class="scalene-lab-static">{escape(as_text)}</pre>'
+    memory = bool(profile.get("memory"))
+    columns = ["Line", "Time", "Python", "Native", "System"] + (["Peak MB", "Alloc MB", "Copy MB/s"] if memory else [])
+    head = "".join(f"<th>{c}</th>" for c in columns) + '<th style="text-align:left">Source</th>'
     out: List[str] = ['<div class="scalene-lab-static">', f"<p><strong>{escape(headline(profile))}</strong></p>"]
     legend = " ".join(
         f'<span style="color:{colour}">&#9632;</span> {escape(kind)}' for kind, colour in COLOURS.items()
@@ -52,14 +58,11 @@ def render_html(profile: Dict[str, Any], as_text: Optional[str] = None) -> str:
     for view in views(profile):
         out.append(f"<p>{escape(view.title)}: {view.share:.1f}% of sampled time</p>")
         out.append('<table style="border-collapse:collapse;font-size:12px">')
-        out.append(
-            "<thead><tr><th>Line</th><th>Time</th><th>Python</th><th>Native</th><th>System</th>"
-            '<th style="text-align:left">Source</th></tr></thead><tbody>'
-        )
-        out.extend(_row_html(str(row.lineno), row) for row in view.rows)
+        out.append(f"<thead><tr>{head}</tr></thead><tbody>")
+        out.extend(_row_html(str(row.lineno), row, memory) for row in view.rows)
         if view.functions:
-            out.append('<tr><th colspan="6" style="text-align:left">Functions</th></tr>')
-            out.extend(_row_html(str(row.lineno), row) for row in view.functions)
+            out.append(f'<tr><th colspan="{len(columns) + 1}" style="text-align:left">Functions</th></tr>')
+            out.extend(_row_html(str(row.lineno), row, memory) for row in view.functions)
         out.append("</tbody></table>")
     out.append("</div>")
     return "\n".join(out)

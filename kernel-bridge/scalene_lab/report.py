@@ -16,6 +16,9 @@ class Row:
     python: float
     native: float
     system: float
+    peak_mb: float = 0.0
+    malloc_mb: float = 0.0
+    copy_mb_s: float = 0.0
 
     @property
     def total(self) -> float:
@@ -41,6 +44,9 @@ def _row(record: Dict[str, Any]) -> Row:
         python=float(record.get("n_cpu_percent_python", 0.0)),
         native=float(record.get("n_cpu_percent_c", 0.0)),
         system=float(record.get("n_sys_percent", 0.0)),
+        peak_mb=float(record.get("n_peak_mb", 0.0)),
+        malloc_mb=float(record.get("n_malloc_mb", 0.0)),
+        copy_mb_s=float(record.get("n_copy_mb_s", 0.0)),
     )
 
 
@@ -63,6 +69,12 @@ def headline(profile: Dict[str, Any]) -> str:
         f"{float(profile.get('elapsed_time_sec', 0.0)):.3f} s elapsed",
         f"{int(sampling.get('samples', 0))} CPU samples",
     ]
+    if profile.get("memory"):
+        parts.append(f"peak {float(profile.get('max_footprint_mb', 0.0)):.1f} MB")
+        memory = nb.get("memory", {})
+        coverage = memory.get("coverage")
+        attach = str(nb.get("attach_mode", ""))
+        parts.append(f"memory by {attach}" + (f" (covers ~{100 * coverage:.0f}% of RSS growth)" if coverage else ""))
     status = nb.get("status", "completed")
     if status != "completed":
         parts.append(f"stopped early ({status}: {nb.get('error') or 'no detail'})")
@@ -85,6 +97,11 @@ def views(profile: Dict[str, Any]) -> List[SourceView]:
             )
         )
     return result
+
+
+def megabytes(value: float) -> str:
+    """A size in MB, or blank when it rounds to nothing."""
+    return f"{value:.1f}" if value >= 0.05 else ""
 
 
 def percent(value: float) -> str:

@@ -14,12 +14,14 @@ import sys
 import time
 from dataclasses import dataclass
 from types import CodeType, FrameType
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from .code_filter import CodeFilter
+from .allocator import AllocatorUnavailable
 from .display import publish
 from .extension import registry
-from .options import ProfileOptions
+from .memory import MemorySampler
+from .options import DEFAULT_COPY_WINDOW, ProfileOptions
 from .profile import RunInfo, build_profile
 from .sampler import CpuSampler
 from .sources import SourceResolver
@@ -35,6 +37,32 @@ class Compiled:
     filename: str
     body: CodeType
     last_expression: Optional[CodeType]
+
+
+class CellSyntaxError(Exception):
+    """A syntax error in the profiled code, shown the way IPython shows one
+    in a plain cell: the offending line, no stack of the magic's internals."""
+
+    def __init__(self, error: SyntaxError, rendered: List[str]) -> None:
+        super().__init__(str(error))
+        self._rendered = rendered
+
+    def _render_traceback_(self) -> List[str]:
+        """IPython's hook for exceptions that format their own traceback."""
+        return self._rendered
+
+
+# The kernel reports the exception by its class name: the user sees SyntaxError.
+CellSyntaxError.__name__ = CellSyntaxError.__qualname__ = "SyntaxError"
+
+_AWAIT_NOTE = "scalene-lab: top-level await is not supported inside %%scalene / %scrun yet."
+
+
+def _syntax_error(shell: Any, error: SyntaxError) -> CellSyntaxError:
+    rendered = list(shell.SyntaxTB.structured_traceback(type(error), error, []))
+    if "await" in str(error.msg or ""):
+        rendered.append(_AWAIT_NOTE)
+    return CellSyntaxError(error, rendered)
 
 
 def profiling_active() -> bool:
@@ -130,7 +158,10 @@ def run_profiled(
     __tracebackhide__ = True  # noqa: F841
     caller = sys._getframe(1)
     raw_text, first_line, number = locate(shell, code, magic_line, caller)
-    compiled = compile_user_code(shell, code, raw_text, first_line, number)
+    try:
+        compiled = compile_user_code(shell, code, raw_text, first_line, number)
+    except SyntaxError as error:
+        raise _syntax_error(shell, error) from None
     if _active is not None:
         print(
             f"scalene-lab: {magic} inside code that is already being profiled; "
@@ -146,25 +177,57 @@ def run_profiled(
     run = RunInfo(magic=magic, profiled_filename=compiled.filename, messages=options.notices())
     for notice in run.messages:
         print(f"scalene-lab: {notice}", file=sys.stderr)
+    # Attach memory first and detach it last, so the CPU profile never
+    # charges the patching work to the user's lines.
+    memory = _start_memory(options, resolver, run)
     try:
         run.start_time_absolute = time.time()
         sampler.start()
     except (TimerUnavailable, ValueError, OSError) as problem:
+        _stop(memory, sampler)
         print(f"scalene-lab: cannot sample CPU here ({problem}); running unprofiled.", file=sys.stderr)
         return _execute(shell, compiled)
     _active = sampler
     try:
         result = _execute(shell, compiled)
     except BaseException as exc:
-        sampler.stop()
+        _stop(memory, sampler)
         run.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
         run.error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         raise
     finally:
-        sampler.stop()
+        _stop(memory, sampler)
         _active = None
-        _report(sampler, resolver, options, run)
+        _report(sampler, memory, resolver, options, run)
     return result
+
+
+def _start_memory(options: ProfileOptions, resolver: SourceResolver, run: RunInfo) -> Optional[MemorySampler]:
+    """Attach the native allocator when --memory asks; say why in one line if it cannot."""
+    if not options.memory or options.cpu_only:
+        return None
+    memory = MemorySampler(
+        options.allocation_sampling_window,
+        DEFAULT_COPY_WINDOW,
+        CodeFilter(options, resolver.is_cell),
+        boundary=_execute.__code__,
+    )
+    try:
+        memory.start()
+    except (AllocatorUnavailable, OSError, ValueError) as problem:
+        notice = f"memory profiling is not available here ({problem}); profiling CPU only."
+        run.messages.append(notice)
+        print(f"scalene-lab: {notice}", file=sys.stderr)
+        return None
+    return memory
+
+
+def _stop(memory: Optional[MemorySampler], sampler: CpuSampler) -> None:
+    try:
+        sampler.stop()
+    finally:
+        if memory is not None:
+            memory.stop()
 
 
 def _execute(shell: Any, compiled: Compiled) -> Any:
@@ -175,10 +238,16 @@ def _execute(shell: Any, compiled: Compiled) -> Any:
     return None
 
 
-def _report(sampler: CpuSampler, resolver: SourceResolver, options: ProfileOptions, run: RunInfo) -> None:
+def _report(
+    sampler: CpuSampler,
+    memory: Optional[MemorySampler],
+    resolver: SourceResolver,
+    options: ProfileOptions,
+    run: RunInfo,
+) -> None:
     """Build and show the profile; a failure here must not hide the user's result."""
     try:
-        profile = build_profile(sampler, resolver, options, run)
+        profile = build_profile(sampler, resolver, options, run, memory)
         publish(profile, options)
     except Exception as problem:  # our bug: say so in one line, keep the user's outcome
         print(f"scalene-lab: could not produce the profile: {problem!r}", file=sys.stderr)

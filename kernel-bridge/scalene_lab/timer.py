@@ -82,7 +82,7 @@ def _load_librt() -> Optional[ctypes.CDLL]:
     return None
 
 
-def _free_realtime_signal() -> Optional[int]:
+def free_realtime_signal() -> Optional[int]:
     """A real-time signal nobody (Python or native) has a handler for."""
     if not hasattr(signal, "SIGRTMIN"):
         return None
@@ -150,7 +150,7 @@ def open_timer() -> SampleTimer:
         raise TimerUnavailable("profiling must start on the main thread")
     if sys.platform.startswith("linux"):
         lib = _load_librt()
-        signum = _free_realtime_signal()
+        signum = free_realtime_signal()
         if lib is not None and signum is not None:
             return PosixThreadTimer(lib, signum)
     if not hasattr(signal, "setitimer"):

@@ -22,7 +22,7 @@ def fixture(name: str) -> Dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize("name", ["mixed", "error", "markup", "scrun"])
+@pytest.mark.parametrize("name", ["mixed", "error", "markup", "scrun", "memory"])
 def test_saved_profiles_validate(name: str) -> None:
     assert validation_errors(fixture(name)) == []
 

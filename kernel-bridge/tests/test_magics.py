@@ -51,7 +51,7 @@ def test_code_runs_in_the_notebook_namespace(kernel: KernelSession) -> None:
 
 
 def test_not_yet_available_flags_say_so_in_one_line(kernel: KernelSession) -> None:
-    outcome = kernel.run("%%scalene --memory --gpu\ny = sum(range(100))")
+    outcome = kernel.run("%%scalene --gpu --stacks\ny = sum(range(100))")
     assert outcome.status == "ok", outcome.error
     notes = [line for line in outcome.stderr.splitlines() if line.strip()]
     assert len(notes) == 2 and all("not available yet" in line for line in notes)
@@ -118,3 +118,16 @@ def test_cli_view_puts_the_text_table_in_the_html_fallback(kernel: KernelSession
     outcome = kernel.run("%%scalene --cli\nx = sum(range(100_000))")
     html = outcome.displays[0]["text/html"]
     assert html.startswith("<pre") and "Python" in html and "<table" not in html
+
+
+def test_syntax_errors_show_the_cell_line_not_the_magic(kernel: KernelSession) -> None:
+    outcome = kernel.run("%%scalene\nx = 1\ny = (2 +\n")
+    assert outcome.status == "error"
+    assert outcome.error is not None and outcome.error["ename"] == "SyntaxError"
+    trace = "\n".join(outcome.error["traceback"])
+    assert "line 3" in trace and "y = (2 +" in trace
+    assert "runner.py" not in trace and "magics.py" not in trace and "interactiveshell" not in trace
+    assert outcome.profiles == []
+
+    awaiting = kernel.run("%%scalene\nimport asyncio\nawait asyncio.sleep(0)")
+    assert awaiting.error is not None and "top-level await is not supported" in "\n".join(awaiting.error["traceback"])

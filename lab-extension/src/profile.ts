@@ -19,6 +19,7 @@ export interface ILineProfile {
   n_peak_mb: number;
   n_copy_mb_s: number;
   n_gpu_percent: number;
+  n_python_fraction: number;
 }
 
 /** One source (a cell or a file) of the profile. */
@@ -45,6 +46,10 @@ export interface INotebookInfo {
   status: 'completed' | 'error' | 'interrupted';
   error?: string | null;
   attach_mode: string;
+  memory?: {
+    coverage: number | null;
+    buffer_overflow: number;
+  };
   sources: { [key: string]: ISourceInfo };
   messages: string[];
   sampling: {
@@ -62,6 +67,7 @@ export interface IScaleneProfile {
   program: string;
   elapsed_time_sec: number;
   memory: boolean;
+  max_footprint_mb: number;
   gpu: boolean;
   files: { [key: string]: IFileProfile };
   notebook: INotebookInfo;

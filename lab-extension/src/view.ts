@@ -14,6 +14,13 @@ export const TIME_KINDS = [
   { key: 'n_sys_percent', label: 'System', css: 'system' }
 ] as const;
 
+/** The memory columns, shown when the profile has memory samples. */
+export const MEMORY_COLUMNS = [
+  { key: 'n_peak_mb', label: 'Peak MB' },
+  { key: 'n_malloc_mb', label: 'Alloc MB' },
+  { key: 'n_copy_mb_s', label: 'Copy MB/s' }
+] as const;
+
 /** CSS class prefix of every element this module creates. */
 export const CSS = 'jp-ScaleneProfile';
 
@@ -56,7 +63,7 @@ export function renderProfile(
   }
   for (const key of keys) {
     root.appendChild(
-      Private.source(doc, key, profile.files[key], notebook.sources[key])
+      Private.source(doc, key, profile.files[key], profile.memory, notebook.sources[key])
     );
   }
   return root;
@@ -79,6 +86,13 @@ export function renderError(
  */
 export function formatPercent(value: number): string {
   return value >= 0.05 ? `${value.toFixed(1)}%` : '';
+}
+
+/**
+ * Format a size in MB for a table cell; blank when it rounds to nothing.
+ */
+export function formatMegabytes(value: number): string {
+  return value >= 0.05 ? value.toFixed(1) : '';
 }
 
 /**
@@ -121,6 +135,14 @@ namespace Private {
       `${profile.elapsed_time_sec.toFixed(3)} s`,
       `${nb.sampling.samples} CPU samples`
     ];
+    if (profile.memory) {
+      parts.push(`peak ${profile.max_footprint_mb.toFixed(1)} MB`);
+      const coverage = nb.memory?.coverage;
+      parts.push(
+        `memory by ${nb.attach_mode}` +
+          (typeof coverage === 'number' ? ` (covers ~${Math.round(coverage * 100)}% of RSS growth)` : '')
+      );
+    }
     return text(doc, 'div', `${CSS}-summary`, parts.join(' · '));
   }
 
@@ -139,6 +161,7 @@ namespace Private {
     doc: Document,
     key: string,
     file: { percent_cpu_time: number; lines: ILineProfile[]; functions: ILineProfile[] },
+    memory: boolean,
     info?: ISourceInfo
   ): HTMLElement {
     const section = el(doc, 'section', `${CSS}-source`);
@@ -152,27 +175,34 @@ namespace Private {
       text(doc, 'span', `${CSS}-share`, `${file.percent_cpu_time.toFixed(1)}% of time`)
     );
     section.appendChild(heading);
-    section.appendChild(table(doc, 'Line', file.lines));
+    section.appendChild(table(doc, 'Line', file.lines, memory));
     if (file.functions.length > 0) {
-      section.appendChild(table(doc, 'Function', file.functions));
+      section.appendChild(table(doc, 'Function', file.functions, memory));
     }
     return section;
   }
 
-  function table(doc: Document, what: string, rows: ILineProfile[]): HTMLElement {
+  function table(doc: Document, what: string, rows: ILineProfile[], memory: boolean): HTMLElement {
     const node = el(doc, 'table', `${CSS}-table`);
     const head = node.createTHead().insertRow();
-    for (const label of ['Line', 'Time', ...TIME_KINDS.map(k => k.label), what === 'Line' ? 'Source' : 'Function']) {
+    const labels = [
+      'Line',
+      'Time',
+      ...TIME_KINDS.map(k => k.label),
+      ...(memory ? MEMORY_COLUMNS.map(c => c.label) : []),
+      what === 'Line' ? 'Source' : 'Function'
+    ];
+    for (const label of labels) {
       head.appendChild(text(doc, 'th', '', label));
     }
     const body = node.createTBody();
     for (const row of rows) {
-      body.appendChild(line(doc, row));
+      body.appendChild(line(doc, row, memory));
     }
     return node;
   }
 
-  function line(doc: Document, row: ILineProfile): HTMLTableRowElement {
+  function line(doc: Document, row: ILineProfile, memory: boolean): HTMLTableRowElement {
     const tr = el(doc, 'tr', `${CSS}-row`);
     tr.dataset.lineno = String(row.lineno);
     const total = TIME_KINDS.reduce((sum, kind) => sum + row[kind.key], 0);
@@ -195,6 +225,11 @@ namespace Private {
     tr.appendChild(barCell);
     for (const kind of TIME_KINDS) {
       tr.appendChild(text(doc, 'td', `${CSS}-percent ${CSS}-${kind.css}Text`, formatPercent(row[kind.key])));
+    }
+    if (memory) {
+      for (const column of MEMORY_COLUMNS) {
+        tr.appendChild(text(doc, 'td', `${CSS}-percent ${CSS}-memory`, formatMegabytes(row[column.key])));
+      }
     }
     const code = text(doc, 'code', '', row.line.replace(/\n$/, ''));
     const sourceCell = el(doc, 'td', `${CSS}-code`);

@@ -13,6 +13,7 @@ from typing import Dict, List, NoReturn, Optional, Sequence, Tuple
 from IPython.core.error import UsageError
 
 from scalene_lab.options import (
+    DEFAULT_ALLOCATION_WINDOW,
     DEFAULT_CPU_PERCENT_THRESHOLD,
     DEFAULT_CPU_SAMPLING_RATE,
     ProfileOptions,
@@ -20,6 +21,8 @@ from scalene_lab.options import (
 
 MIN_SAMPLING_RATE = 0.0001  # 100 µs: below this the handler itself dominates
 MAX_SAMPLING_RATE = 10.0
+MIN_ALLOCATION_WINDOW = 4096  # smaller windows make every allocation a sample
+MAX_ALLOCATION_WINDOW = 1 << 30
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +42,15 @@ def _rate(text: str) -> float:
             f"must be between {MIN_SAMPLING_RATE} and {MAX_SAMPLING_RATE} seconds, got {text}"
         )
     return value
+
+
+def _window(text: str) -> int:
+    value = _number(text)
+    if value != int(value) or not MIN_ALLOCATION_WINDOW <= value <= MAX_ALLOCATION_WINDOW:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of bytes between {MIN_ALLOCATION_WINDOW} and {MAX_ALLOCATION_WINDOW}, got {text}"
+        )
+    return int(value)
 
 
 def _threshold(text: str) -> float:
@@ -99,7 +111,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
                       help="frontends without scalene-lab show the HTML table (default)")
     view.add_argument("--cli", dest="view", action="store_const", const="cli",
                       help="frontends without scalene-lab show the text table")
-    add("--memory", action="store_true", help="profile memory (not available yet)")
+    add("--memory", action="store_true",
+        help="also profile memory and copy volume with the native sampling allocator (attached to the running kernel)")
+    add("--allocation-sampling-window", type=_window, default=DEFAULT_ALLOCATION_WINDOW, metavar="BYTES",
+        help=f"mean bytes between allocation samples (default {DEFAULT_ALLOCATION_WINDOW})")
     add("--gpu", action="store_true", help="profile the GPU (not available yet)")
     add("--stacks", action="store_true", help="collect call stacks (not available yet)")
     parser.set_defaults(view="html")

@@ -1,11 +1,13 @@
 // byte_sampler.hpp: the geometric (Poisson) byte sampler of the allocator.
 //
 // Sample points fall on the stream of allocated bytes as a Poisson process
-// whose mean gap is the sampling window. An allocation of `size` bytes is
-// sampled once for every point that falls inside it, and each sample stands
-// for `window` bytes, so the estimate of any set of allocations is unbiased
-// whatever their sizes (Scalene uses the same scheme, with a 1 MiB window for
-// allocations and 7 MiB for memcpy volume). No allocation, no locks, no
+// whose mean gap is the sampling window (1 MiB for allocations and 7 MiB for
+// memcpy volume by default, as Scalene). An allocation with a point inside it
+// is sampled, and the sample carries every byte since the previous sample:
+// each byte is counted exactly once, so a thread's total is exact, and since
+// a point is equally likely to land on any byte, each line's expected share
+// is its true share. A large allocation is then measured almost exactly
+// instead of to within Poisson noise. No allocation, no locks, no
 // exceptions: it runs inside malloc.
 #pragma once
 
@@ -17,7 +19,7 @@ namespace scalene_lab {
 // xorshift64*: tiny, fast, and good enough to draw sampling gaps.
 class XorShift64 {
  public:
-  explicit XorShift64(uint64_t seed) : state_(seed ? seed : 0x9E3779B97F4A7C15ull) {}
+  constexpr explicit XorShift64(uint64_t seed) : state_(seed ? seed : 0x9E3779B97F4A7C15ull) {}
 
   uint64_t next() {
     state_ ^= state_ >> 12;
@@ -35,22 +37,28 @@ class XorShift64 {
 
 class ByteSampler {
  public:
-  ByteSampler(uint64_t window_bytes, uint64_t seed)
-      : window_(window_bytes ? window_bytes : 1), rng_(seed), remaining_(draw_gap()) {}
+  // An idle sampler that never samples; constant-initialised, so a
+  // thread_local one needs no constructor call (which could allocate).
+  constexpr ByteSampler() : window_(1), rng_(1), remaining_(~uint64_t{0}), unreported_(0) {}
 
-  // Bytes each sample stands for.
+  ByteSampler(uint64_t window_bytes, uint64_t seed)
+      : window_(window_bytes ? window_bytes : 1), rng_(seed), remaining_(draw_gap()), unreported_(0) {}
+
+  // Mean bytes between samples.
   uint64_t window() const { return window_; }
 
-  // Feed one allocation of `size` bytes; returns how many samples it takes.
+  // Feed one allocation of `size` bytes; returns the bytes the sample stands
+  // for (everything since the previous sample), or 0 when it is not sampled.
   uint64_t on_bytes(uint64_t size) {
-    uint64_t samples = 0;
-    while (size >= remaining_) {
-      size -= remaining_;
-      remaining_ = draw_gap();
-      ++samples;
+    unreported_ += size;
+    if (size < remaining_) {
+      remaining_ -= size;
+      return 0;
     }
-    remaining_ -= size;
-    return samples;
+    const uint64_t weight = unreported_;
+    unreported_ = 0;
+    remaining_ = draw_gap();  // memoryless: the next gap starts after this block
+    return weight;
   }
 
  private:
@@ -62,6 +70,7 @@ class ByteSampler {
   uint64_t window_;
   XorShift64 rng_;
   uint64_t remaining_;
+  uint64_t unreported_;
 };
 
 }  // namespace scalene_lab

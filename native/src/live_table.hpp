@@ -70,6 +70,12 @@ class LiveTable {
     return 0;
   }
 
+  // Forget everything (between runs, while no hook is active).
+  void clear() {
+    for (auto& slot : slots_) slot.key.store(kEmpty, std::memory_order_relaxed);
+    size_.store(0, std::memory_order_release);
+  }
+
   size_t size() const { return size_.load(std::memory_order_relaxed); }
   uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
 

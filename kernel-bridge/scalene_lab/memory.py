@@ -1,0 +1,288 @@
+"""Memory sampler: drains the native allocator's records and charges them
+to the user's lines.
+
+The allocator raises a real-time signal at the kernel's main thread after a
+sample; the handler (between bytecodes, like the CPU sampler's) drains the
+buffer. An allocation by the main thread is charged to the line it is on;
+one by a thread the cell started, to that thread's current user line;
+allocations by threads that existed before the run (the kernel's own) are
+left out. Frees are matched to the sampled block they release, so a line's
+live footprint (and the run's) falls when memory is freed later.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from types import CodeType, FrameType
+from typing import Callable, Dict, List, Optional, Set, Tuple
+
+from .allocator import RECORD_ALLOC, RECORD_COPY, RECORD_FREE, NativeAllocator
+from .timer import free_realtime_signal
+
+MB = 1024.0 * 1024.0
+MAX_TIMELINE = 100  # points shown per timeline, as Scalene's sparklines
+
+LineKey = Tuple[str, int]
+
+
+class LineMemory:
+    """Sampled memory figures of one line, in MB."""
+
+    __slots__ = ("malloc_mb", "python_mb", "mallocs", "frees", "current_mb", "peak_mb", "footprint_sum", "copy_mb", "timeline")
+
+    def __init__(self) -> None:
+        self.malloc_mb = 0.0
+        self.python_mb = 0.0
+        self.mallocs = 0
+        self.frees = 0
+        self.current_mb = 0.0
+        self.peak_mb = 0.0
+        self.footprint_sum = 0.0
+        self.copy_mb = 0.0
+        self.timeline = Timeline()
+
+
+class Timeline:
+    """A bounded footprint timeline that always keeps its first and latest
+    points and its peak: halved (every other point) whenever it fills up."""
+
+    __slots__ = ("points", "_peak")
+
+    def __init__(self) -> None:
+        self.points: List[List[float]] = []
+        self._peak: Optional[List[float]] = None
+
+    def add(self, when: float, megabytes: float) -> None:
+        """Append a point (hot path: called per memory sample)."""
+        point = [when, megabytes]
+        self.points.append(point)
+        if self._peak is None or megabytes > self._peak[1]:
+            self._peak = point
+        if len(self.points) >= 2 * MAX_TIMELINE:
+            first = self.points[0]
+            self.points = [first] + self.points[2::2]  # keeps the newest point
+
+    def shown(self) -> List[List[float]]:
+        """At most MAX_TIMELINE points, in time order, peak and ends included."""
+        points = self.points
+        if len(points) > MAX_TIMELINE:
+            step = len(points) / (MAX_TIMELINE - 2)
+            points = [points[0]] + [points[int(i * step)] for i in range(1, MAX_TIMELINE - 2)] + [points[-1]]
+        if self._peak is not None and self._peak not in points:
+            points = sorted(points + [self._peak])
+        return [list(p) for p in points]
+
+
+class MemorySampler:
+    """Arms the native allocator between :meth:`start` and :meth:`stop`."""
+
+    def __init__(
+        self,
+        allocation_window: int,
+        copy_window: int,
+        is_user_file: Callable[[str], bool],
+        boundary: Optional[CodeType] = None,
+    ) -> None:
+        self.allocation_window = allocation_window
+        self.copy_window = copy_window
+        self._is_user_file = is_user_file
+        self._boundary = boundary
+        self._allocator: Optional[NativeAllocator] = None
+        self._signum = 0
+        self._previous_handler: signal._HANDLER = None
+        self._baseline_tids: Set[int] = set()
+        self._main_tid = 0
+        self._live: Dict[int, Tuple[Optional[LineKey], float]] = {}
+        # A cell thread's last user line seen at a drain: its samples still
+        # waiting when it has already left that line are charged there.
+        self._thread_last_line: Dict[int, LineKey] = {}
+        self.lines: Dict[LineKey, LineMemory] = {}
+        self.footprint_mb = 0.0
+        self.max_footprint_mb = 0.0
+        self.max_footprint_line: Optional[LineKey] = None
+        self.max_footprint_python_fraction = 0.0
+        self.allocated_mb = 0.0
+        self.python_mb = 0.0
+        self.freed_mb = 0.0
+        self.alloc_samples = 0
+        self.excluded_mb = 0.0
+        self.unattributed_mb = 0.0
+        self.timeline = Timeline()
+        self.start_time = 0.0
+        self.rss_start_mb = 0.0
+        self.rss_end_mb = 0.0
+        self.patched_slots = 0
+        self.patched_objects = 0
+        self.buffer_overflow = 0
+        self.table_refused = 0
+
+    def start(self) -> None:
+        """Attach: patch, wrap, install the drain handler, start sampling (main thread)."""
+        allocator = NativeAllocator.load()
+        signum = free_realtime_signal()
+        if signum is None:
+            from .allocator import AllocatorUnavailable
+
+            raise AllocatorUnavailable("no free real-time signal for the allocator to notify with")
+        self._baseline_tids = {t.native_id for t in threading.enumerate() if t.native_id is not None}
+        self._main_tid = threading.get_native_id()
+        self._previous_handler = signal.signal(signum, self._on_signal)
+        self._signum = signum
+        self.rss_start_mb = _rss_mb()
+        self.start_time = time.perf_counter()
+        try:
+            self.patched_slots = allocator.attach(self.allocation_window, self.copy_window, signum, self._main_tid)
+        except BaseException:
+            signal.signal(signum, self._previous_handler)
+            raise
+        self._allocator = allocator
+        self.patched_objects = int(allocator.stats().patched_objects)
+        allocator.set_sampling(True)
+
+    def stop(self, frame: Optional[FrameType] = None) -> None:
+        """Stop sampling, charge what is left, detach and restore; idempotent."""
+        allocator, self._allocator = self._allocator, None
+        if allocator is None:
+            return
+        try:
+            allocator.set_sampling(False)
+            self._process(allocator.drain(), frame)
+            stats = allocator.stats()
+            self.buffer_overflow = int(stats.buffer_overflow)
+            self.table_refused = int(stats.table_refused)
+        finally:
+            allocator.detach()
+            signal.signal(self._signum, self._previous_handler)
+            self.rss_end_mb = _rss_mb()
+
+    @property
+    def growth_rate(self) -> float:
+        """Percent of the run's sampled allocation volume it did not free."""
+        if not self.allocated_mb:
+            return 0.0
+        return 100.0 * (self.allocated_mb - self.freed_mb) / self.allocated_mb
+
+    @property
+    def coverage(self) -> Optional[float]:
+        """Sampled net growth over the process's resident-set growth, when it grew."""
+        rss_growth = self.rss_end_mb - self.rss_start_mb
+        if rss_growth < 8.0:
+            return None
+        return max(0.0, self.allocated_mb - self.freed_mb) / rss_growth
+
+    def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
+        allocator = self._allocator
+        if allocator is None:
+            return
+        try:
+            self._process(allocator.drain(), frame)
+        except Exception:  # a profiler bug must never surface in the user's code
+            pass
+
+    def _user_line(self, frame: Optional[FrameType]) -> Optional[LineKey]:
+        is_user = self._is_user_file
+        while frame is not None:
+            if frame.f_code is self._boundary:
+                return None
+            if is_user(frame.f_code.co_filename):
+                return frame.f_code.co_filename, frame.f_lineno or frame.f_code.co_firstlineno
+            frame = frame.f_back
+        return None
+
+    def _thread_lines(self) -> Dict[int, Optional[LineKey]]:
+        by_ident = sys._current_frames()
+        lines: Dict[int, Optional[LineKey]] = {}
+        for thread in threading.enumerate():
+            if thread.native_id is not None and thread.ident in by_ident:
+                lines[thread.native_id] = self._user_line(by_ident[thread.ident])
+        return lines
+
+    def _process(self, records: List[Tuple[int, int, int, int, int, int]], frame: Optional[FrameType]) -> None:
+        if not records:
+            return
+        main_line = self._user_line(frame)
+        other_lines: Optional[Dict[int, Optional[LineKey]]] = None
+        for kind, python, tid, size, pointer, time_ns in records:
+            mb = size / MB
+            if kind == RECORD_FREE:
+                self._free(pointer)
+                continue
+            if tid == self._main_tid:
+                line = main_line
+            elif tid in self._baseline_tids:
+                self.excluded_mb += mb  # the kernel's own threads
+                continue
+            else:
+                if other_lines is None:
+                    other_lines = self._thread_lines()
+                line = other_lines.get(tid) or self._thread_last_line.get(tid)
+                if line is not None:
+                    self._thread_last_line[tid] = line
+            if kind == RECORD_COPY:
+                if line is not None:
+                    self._line(line).copy_mb += mb
+                continue
+            if kind == RECORD_ALLOC:
+                self._allocate(line, pointer, mb, bool(python))
+
+    def _line(self, key: LineKey) -> LineMemory:
+        line = self.lines.get(key)
+        if line is None:
+            line = self.lines[key] = LineMemory()
+        return line
+
+    def _allocate(self, key: Optional[LineKey], pointer: int, mb: float, python: bool) -> None:
+        self.alloc_samples += 1
+        self.allocated_mb += mb
+        if python:
+            self.python_mb += mb
+        self.footprint_mb += mb
+        self._live[pointer] = (key, mb)
+        if key is None:
+            self.unattributed_mb += mb
+        else:
+            line = self._line(key)
+            line.malloc_mb += mb
+            line.mallocs += 1
+            if python:
+                line.python_mb += mb
+            line.current_mb += mb
+            line.peak_mb = max(line.peak_mb, line.current_mb)
+            line.footprint_sum += line.current_mb
+            line.timeline.add(self._now(), self.footprint_mb)
+        if self.footprint_mb > self.max_footprint_mb:
+            self.max_footprint_mb = self.footprint_mb
+            self.max_footprint_line = key
+            self.max_footprint_python_fraction = self.python_mb / self.allocated_mb if self.allocated_mb else 0.0
+        self._record_footprint()
+
+    def _free(self, pointer: int) -> None:
+        entry = self._live.pop(pointer, None)
+        if entry is None:
+            return  # sampled before this run
+        key, mb = entry
+        self.freed_mb += mb
+        self.footprint_mb -= mb
+        if key is not None:
+            line = self._line(key)
+            line.frees += 1
+            line.current_mb -= mb
+        self._record_footprint()
+
+    def _now(self) -> float:
+        return time.perf_counter() - self.start_time
+
+    def _record_footprint(self) -> None:
+        self.timeline.add(self._now(), max(0.0, self.footprint_mb))
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MB
+    except (OSError, ValueError, IndexError):
+        return 0.0

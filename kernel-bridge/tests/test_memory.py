@@ -1,0 +1,133 @@
+"""%%scalene --memory: the native sampling allocator hot-attached to a live kernel."""
+
+from __future__ import annotations
+
+import pytest
+
+from kernel_session import KernelSession, line_of
+
+MIB = 1024 * 1024
+
+
+def test_native_and_python_allocations_per_line(kernel: KernelSession) -> None:
+    kernel.run("import numpy as np")
+    cell = (
+        "%%scalene --memory\n"
+        "big = np.ones(200 * 1000 * 1000 // 8)\n"
+        "objects = [str(i) * 3 for i in range(1_000_000)]\n"
+        "for _ in range(10):\n"
+        "    dup = big.copy()\n"
+        "del big, dup\n"
+        "after = 1\n"
+    )
+    outcome = kernel.run(cell)
+    assert outcome.status == "ok", (outcome.error, outcome.stderr)
+    profile = outcome.profile
+    key = profile["notebook"]["profiled_source"]
+    assert profile["memory"] is True and profile["notebook"]["attach_mode"] == "hot-attach"
+
+    array = line_of(profile, key, "np.ones")
+    truth = 200 * 1000 * 1000 / MIB
+    assert abs(array["n_malloc_mb"] - truth) < 0.10 * truth, array["n_malloc_mb"]
+    assert array["n_python_fraction"] < 0.1  # native (numpy's malloc), not Python's allocator
+
+    built = line_of(profile, key, "objects = ")
+    assert built["n_python_fraction"] > 0.8
+    assert built["n_peak_mb"] > 20
+
+    copies = line_of(profile, key, "dup = big.copy()")
+    assert copies["n_copy_mb_s"] * profile["elapsed_time_sec"] > 0.5 * 10 * truth
+
+    # Freed memory shows: the footprint at the end is well below the peak.
+    assert profile["max_footprint_mb"] > 1.5 * truth
+    assert profile["samples"][-1][1] < profile["max_footprint_mb"] - 0.8 * truth
+    assert profile["notebook"]["memory"]["buffer_overflow"] == 0
+
+
+def test_allocations_of_cell_threads_count_and_forks_are_safe(kernel: KernelSession) -> None:
+    cell = (
+        "%%scalene --memory\n"
+        "import os\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "def build(n):\n"
+        "    kept = []\n"
+        "    for _ in range(n):\n"
+        "        kept.append(bytearray(2 * 1024 * 1024))\n"
+        "    return kept\n"
+        "with ThreadPoolExecutor(4) as pool:\n"
+        "    blocks = list(pool.map(build, [40] * 4))\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    junk = bytearray(30 * 1024 * 1024)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    outcome = kernel.run(cell)
+    assert outcome.status == "ok", (outcome.error, outcome.stderr)
+    profile = outcome.profile
+    key = profile["notebook"]["profiled_source"]
+    # 4 threads x 40 x 2 MiB = 320 MiB. A thread's samples are charged to the
+    # line it is on when the kernel drains them (Scalene's rule too), so a
+    # worker that finished between two drains leaves its share unattributed;
+    # what is attributed must land on the worker's line, none on the kernel.
+    lines = profile["files"][key]["lines"]
+    first = line_of(profile, key, "def build")["lineno"]
+    last = line_of(profile, key, "return kept")["lineno"]
+    worker = sum(r["n_malloc_mb"] for r in lines if first <= r["lineno"] <= last)
+    memory = profile["notebook"]["memory"]
+    assert worker > 0.25 * 320, (worker, memory)
+    assert worker + memory["unattributed_mb"] > 0.9 * 320, (worker, memory)
+    assert kernel.run("len(blocks)").result == {"text/plain": "4"}
+
+
+@pytest.mark.parametrize("window", ["0", "-5", "1e12", "lots"])
+def test_bad_windows_are_usage_errors(kernel: KernelSession, window: str) -> None:
+    outcome = kernel.run(f"%%scalene --memory --allocation-sampling-window {window}\nx = 1")
+    assert outcome.status == "error" and outcome.stderr.startswith("UsageError: ")
+
+
+def test_repeated_attach_and_detach(fresh_kernel: KernelSession) -> None:
+    from test_restore import snapshot
+
+    fresh_kernel.run("import numpy as np")
+    before = snapshot(fresh_kernel)
+    rss = []
+    for i in range(40):
+        outcome = fresh_kernel.run("%%scalene --memory\nx = np.ones(2_000_000)\ny = [i for i in range(20000)]\ndel x")
+        assert outcome.status == "ok" and len(outcome.profiles) == 1, (i, outcome.stderr)
+        if i in (9, 39):
+            rss.append(fresh_kernel.value("int(open('/proc/self/statm').read().split()[1]) * 4096"))
+    assert snapshot(fresh_kernel) == before
+    assert rss[1] - rss[0] < 32 * MIB, rss
+
+
+def test_coexists_with_tracemalloc(fresh_kernel: KernelSession) -> None:
+    fresh_kernel.run("import tracemalloc\ntracemalloc.start()")
+    outside = fresh_kernel.run("%%scalene --memory\nkept = [bytes(1000) for _ in range(20000)]")
+    assert outside.status == "ok" and outside.profile["memory"] is True
+    assert fresh_kernel.value("tracemalloc.get_traced_memory()[0] > 15_000_000") is True
+    fresh_kernel.run("tracemalloc.stop()")
+
+    inside = fresh_kernel.run("%%scalene --memory\ntracemalloc.start()\nmore = [bytes(1000) for _ in range(20000)]")
+    assert inside.status == "ok" and inside.profile["memory"] is True
+    assert fresh_kernel.value("tracemalloc.get_traced_memory()[0] > 15_000_000") is True
+    assert fresh_kernel.run("tracemalloc.stop()\nafter = [bytes(100) for _ in range(1000)]\nlen(after)").status == "ok"
+    again = fresh_kernel.run("%%scalene --memory\nagain = [bytes(1000) for _ in range(20000)]")
+    assert again.status == "ok" and again.profile["max_footprint_mb"] > 5
+
+
+def test_python_objects_line_is_measured_within_ten_percent(kernel: KernelSession) -> None:
+    outcome = kernel.run(
+        "%%scalene --memory\n"
+        "import sys\n"
+        "objs = [bytes(1000) for _ in range(100_000)]\n"
+        "truth = (sum(sys.getsizeof(o) for o in objs) + sys.getsizeof(objs)) / 2**20\n"
+    )
+    assert outcome.status == "ok", outcome.stderr
+    profile = outcome.profile
+    key = profile["notebook"]["profiled_source"]
+    line = line_of(profile, key, "objs = ")
+    truth = kernel.value("truth")
+    assert abs(line["n_malloc_mb"] - truth) < 0.10 * truth, (line["n_malloc_mb"], truth)
+    assert line["n_python_fraction"] > 0.9
+    assert abs(line["n_peak_mb"] - truth) < 0.10 * truth, (line["n_peak_mb"], truth)

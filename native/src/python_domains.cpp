@@ -1,0 +1,75 @@
+// python_domains.cpp: pass-through wrappers for Python's MEM and OBJ
+// allocator domains. They add no header to blocks, so they can be installed
+// and removed while objects are alive: a block allocated through a wrapper is
+// freed correctly by the original allocator after removal. The kernel side
+// installs them with PyMem_SetAllocator (ctypes), keeping the GIL rules.
+#include "python_domains.hpp"
+
+#include "state.hpp"
+
+namespace scalene_lab {
+
+namespace {
+
+// Saved originals, one slot per installed wrapper. A slot stays taken while
+// any wrapper may still forward to it: a wrapper another tool (tracemalloc)
+// wrapped in turn stays in that tool's chain after detach, so its slot is
+// never reused; reusing it could make a chain forward into itself.
+constexpr int kSlots = 64;
+PyAllocator g_saved[kSlots];
+bool g_taken[kSlots];  // changed only with the GIL held (from the kernel side)
+
+PyAllocator& original(void* context) { return *static_cast<PyAllocator*>(context); }
+
+// Python's allocator may itself call malloc (large blocks); the guard keeps
+// those from being counted a second time as native allocations.
+void* wrapped_malloc(void* context, size_t size) {
+  ReentryGuard guard;
+  void* pointer = original(context).malloc(original(context).context, size);
+  if (guard.entered()) on_allocation(pointer, size, true);
+  return pointer;
+}
+
+void* wrapped_calloc(void* context, size_t count, size_t size) {
+  ReentryGuard guard;
+  void* pointer = original(context).calloc(original(context).context, count, size);
+  size_t total = 0;
+  if (guard.entered() && !__builtin_mul_overflow(count, size, &total)) on_allocation(pointer, total, true);
+  return pointer;
+}
+
+void* wrapped_realloc(void* context, void* old_pointer, size_t size) {
+  ReentryGuard guard;
+  if (guard.entered() && old_pointer != nullptr) on_free(old_pointer);
+  void* pointer = original(context).realloc(original(context).context, old_pointer, size);
+  if (guard.entered()) on_allocation(pointer, size, true);
+  return pointer;
+}
+
+void wrapped_free(void* context, void* pointer) {
+  ReentryGuard guard;
+  if (guard.entered()) on_free(pointer);
+  original(context).free(original(context).context, pointer);
+}
+
+}  // namespace
+
+int wrap_python_domain(const PyAllocator* current, PyAllocator* wrapper) {
+  int slot = 0;
+  while (slot < kSlots && g_taken[slot]) ++slot;
+  if (slot == kSlots) return -1;
+  g_taken[slot] = true;
+  g_saved[slot] = *current;
+  wrapper->context = &g_saved[slot];
+  wrapper->malloc = &wrapped_malloc;
+  wrapper->calloc = &wrapped_calloc;
+  wrapper->realloc = &wrapped_realloc;
+  wrapper->free = &wrapped_free;
+  return slot;
+}
+
+void release_python_slot(int slot) {
+  if (slot >= 0 && slot < kSlots) g_taken[slot] = false;
+}
+
+}  // namespace scalene_lab

@@ -1,0 +1,90 @@
+// state.cpp: sampling decisions and the records they produce. Runs inside
+// allocation hooks: no allocation, no locks, no exceptions.
+#include "state.hpp"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+namespace scalene_lab {
+
+State& state() {
+  static State instance;
+  return instance;
+}
+
+ThreadState& thread_state() {
+  static thread_local ThreadState instance __attribute__((tls_model("initial-exec")));
+  return instance;
+}
+
+namespace {
+
+uint32_t current_tid() { return static_cast<uint32_t>(syscall(SYS_gettid)); }
+
+uint64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Threads pick up a new attach (new windows, fresh random streams) lazily.
+ThreadState& current_samplers() {
+  ThreadState& thread = thread_state();
+  State& shared = state();
+  const uint64_t generation = shared.generation.load(std::memory_order_acquire);
+  if (thread.generation != generation) {
+    const uint64_t seed = (static_cast<uint64_t>(current_tid()) << 32) ^ now_ns() ^ generation;
+    thread.allocations = ByteSampler(shared.allocation_window.load(std::memory_order_relaxed), seed | 1);
+    thread.copies = ByteSampler(shared.copy_window.load(std::memory_order_relaxed), seed ^ 0x5bd1e995);
+    thread.generation = generation;
+  }
+  return thread;
+}
+
+void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer) {
+  State& shared = state();
+  sl_record record{};
+  record.kind = kind;
+  record.python = python ? 1 : 0;
+  record.tid = current_tid();
+  record.bytes = bytes;
+  record.pointer = pointer;
+  record.time_ns = now_ns();
+  shared.buffer.push(record);
+  // One signal at a time: the kernel side drains everything it finds.
+  const int signum = shared.signal_number.load(std::memory_order_relaxed);
+  if (signum > 0 && !shared.signal_pending.exchange(true, std::memory_order_acq_rel)) {
+    syscall(SYS_tgkill, getpid(), shared.notify_tid.load(std::memory_order_relaxed), signum);
+  }
+}
+
+}  // namespace
+
+void on_allocation(void* pointer, uint64_t size, bool python) {
+  State& shared = state();
+  if (pointer == nullptr || !shared.sampling.load(std::memory_order_relaxed)) return;
+  const uint64_t bytes = current_samplers().allocations.on_bytes(size);
+  if (bytes == 0) return;
+  shared.live.insert(reinterpret_cast<uintptr_t>(pointer), bytes);
+  push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer));
+}
+
+void on_free(void* pointer) {
+  State& shared = state();
+  if (pointer == nullptr || shared.live.size() == 0) return;
+  // Frees are matched even after sampling stops, until detach: a block
+  // sampled during the run and freed later must still leave the footprint.
+  const uint64_t bytes = shared.live.erase(reinterpret_cast<uintptr_t>(pointer));
+  if (bytes != 0) push(SL_FREE, false, bytes, reinterpret_cast<uintptr_t>(pointer));
+}
+
+void on_copy(uint64_t size) {
+  State& shared = state();
+  if (!shared.sampling.load(std::memory_order_relaxed)) return;
+  const uint64_t bytes = current_samplers().copies.on_bytes(size);
+  if (bytes != 0) push(SL_COPY, false, bytes, 0);
+}
+
+}  // namespace scalene_lab
