@@ -1,8 +1,9 @@
 """Slowdown of %%scalene against the same cell unprofiled, in a real kernel.
 
-Each workload runs as a notebook cell, unprofiled and under
-``%%scalene --cpu-only``, alternating (the order flips every round so drift on
-a shared machine hits both sides). Two times per run: the wall time the user waits
+Each workload runs as a notebook cell, unprofiled and under each profiling
+mode (``%%scalene --cpu-only``; ``%%scalene --memory``, the native allocator
+hot-attached), alternating (the order flips every round so drift on a shared
+machine hits both sides). Two times per run: the wall time the user waits
 for (from sending the execute request to the kernel going idle, profile
 display included), and the kernel process's CPU time over the same cell,
 which a busy shared machine disturbs less. Prints, per workload, the median
@@ -51,7 +52,15 @@ WORKLOADS: Dict[str, str] = {
         "d = {i: str(i) for i in range(800_000)}\n"
         "r = py_work(4_000_000) + np_work(900, 8)"
     ),
+    "alloc-heavy": (
+        "rows = [{'id': i, 'name': str(i) * 4, 'tags': [i, i + 1]} for i in range(400_000)]\n"
+        "blocks = [np.empty(250_000) for _ in range(400)]\n"
+        "text = ','.join(r['name'] for r in rows)\n"
+        "del rows, blocks"
+    ),
 }
+
+MODES = {"cpu": "%%scalene --cpu-only", "memory": "%%scalene --memory"}
 
 
 def run_cell(client, code: str, timeout: float = 600, silent: bool = False) -> Tuple[float, str]:
@@ -85,6 +94,7 @@ def timed(client, code: str) -> Tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--mode", choices=[*MODES, "all"], default="all")
     parser.add_argument("--json", help="also write the raw times here")
     args = parser.parse_args()
 
@@ -95,23 +105,36 @@ def main() -> int:
     client.wait_for_ready(timeout=60)
     try:
         run_cell(client, "%load_ext scalene_lab\n" + SETUP)
-        results: Dict[str, Dict[str, List[Tuple[float, float]]]] = {}
-        for name, body in WORKLOADS.items():
-            plain: List[Tuple[float, float]] = []
-            profiled: List[Tuple[float, float]] = []
-            run_cell(client, body)  # warm-up: imports, caches, BLAS threads
-            run_cell(client, "%%scalene --cpu-only\n" + body)
-            for round_ in range(args.rounds):
-                order = [(plain, body), (profiled, "%%scalene --cpu-only\n" + body)]
-                for times, code in order if round_ % 2 == 0 else reversed(order):
-                    times.append(timed(client, code))
-            results[name] = {"unprofiled": plain, "profiled": profiled}
+        modes = list(MODES) if args.mode == "all" else [args.mode]
+        results: Dict[str, Dict[str, Dict[str, List[Tuple[float, float]]]]] = {m: {} for m in modes}
+        for mode in modes:
+            magic = MODES[mode]
+            for name, body in WORKLOADS.items():
+                plain: List[Tuple[float, float]] = []
+                profiled: List[Tuple[float, float]] = []
+                run_cell(client, body)  # warm-up: imports, caches, BLAS threads
+                run_cell(client, f"{magic}\n{body}")
+                for round_ in range(args.rounds):
+                    order = [(plain, body), (profiled, f"{magic}\n{body}")]
+                    for times, code in order if round_ % 2 == 0 else reversed(order):
+                        times.append(timed(client, code))
+                results[mode][name] = {"unprofiled": plain, "profiled": profiled}
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
 
-    print(f"%%scalene --cpu-only slowdown, {args.rounds} alternating rounds per workload")
-    print(f"| workload | unprofiled wall (median s) | wall ratio median (min-max) | CPU ratio median (min-max) |")
+    for mode, by_workload in results.items():
+        report(f"{MODES[mode]} slowdown, {args.rounds} alternating rounds per workload", by_workload)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1)
+    return 0
+
+
+def report(title: str, results: Dict[str, Dict[str, List[Tuple[float, float]]]]) -> None:
+    """Print one mode's table (Markdown, as the README shows it)."""
+    print(f"\n{title}\n")
+    print("| workload | unprofiled wall (median s) | wall ratio median (min-max) | CPU ratio median (min-max) |")
     print("| --- | --- | --- | --- |")
     medians: Dict[int, List[float]] = {0: [], 1: []}
     for name, times in results.items():
@@ -123,10 +146,6 @@ def main() -> int:
         wall = statistics.median(u[0] for u in times["unprofiled"])
         print(f"| {name} | {wall:.3f} | {cells[0]} | {cells[1]} |")
     print(f"| median of workloads | | {statistics.median(medians[0]):.3f}x | {statistics.median(medians[1]):.3f}x |")
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(results, handle, indent=1)
-    return 0
 
 
 if __name__ == "__main__":

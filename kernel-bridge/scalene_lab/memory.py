@@ -21,6 +21,7 @@ from types import CodeType, FrameType
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from .allocator import RECORD_ALLOC, RECORD_COPY, RECORD_FREE, NativeAllocator
+from .frames import user_frame
 from .timer import free_realtime_signal
 
 MB = 1024.0 * 1024.0
@@ -183,28 +184,24 @@ class MemorySampler:
         except Exception:  # a profiler bug must never surface in the user's code
             pass
 
-    def _user_line(self, frame: Optional[FrameType]) -> Optional[LineKey]:
-        is_user = self._is_user_file
-        while frame is not None:
-            if frame.f_code is self._boundary:
-                return None
-            if is_user(frame.f_code.co_filename):
-                return frame.f_code.co_filename, frame.f_lineno or frame.f_code.co_firstlineno
-            frame = frame.f_back
-        return None
+    def _user_line(self, frame: Optional[FrameType], boundary: Optional[CodeType]) -> Optional[LineKey]:
+        found = user_frame(frame, self._is_user_file, boundary)
+        if found is None:
+            return None
+        return found.f_code.co_filename, found.f_lineno or found.f_code.co_firstlineno
 
     def _thread_lines(self) -> Dict[int, Optional[LineKey]]:
         by_ident = sys._current_frames()
         lines: Dict[int, Optional[LineKey]] = {}
         for thread in threading.enumerate():
             if thread.native_id is not None and thread.ident in by_ident:
-                lines[thread.native_id] = self._user_line(by_ident[thread.ident])
+                lines[thread.native_id] = self._user_line(by_ident[thread.ident], None)
         return lines
 
     def _process(self, records: List[Tuple[int, int, int, int, int, int]], frame: Optional[FrameType]) -> None:
         if not records:
             return
-        main_line = self._user_line(frame)
+        main_line = self._user_line(frame, self._boundary)
         other_lines: Optional[Dict[int, Optional[LineKey]]] = None
         for kind, python, tid, size, pointer, time_ns in records:
             mb = size / MB

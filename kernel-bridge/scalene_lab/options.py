@@ -32,7 +32,7 @@ class ProfileOptions:
     profile_system_libraries: bool = False
     outfile: Optional[str] = None
     view: str = "html"  # which static fallback leads: "html" or "cli"
-    memory: bool = False
+    memory: bool = True  # on where available, as Scalene's CLI; --cpu-only turns it off
     allocation_sampling_window: int = DEFAULT_ALLOCATION_WINDOW
     gpu: bool = False
     stacks: bool = False

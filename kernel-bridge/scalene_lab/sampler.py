@@ -27,11 +27,16 @@ from typing import Any, Callable, Dict, Optional, Set, Tuple
 
 from .bytecode import CodeIndex
 from .clock import Clock, SystemClock
+from .frames import user_frame
 from .stats import Share, TimeAccumulator
 from .timer import SampleTimer, open_timer
 
 # Shortest first expiry, as a fraction of the mean sampling interval.
 MIN_INTERVAL_FRACTION = 0.05
+
+# This package's own files: a sample taken while another of our handlers
+# (the memory drain) runs is judged from the user frame it interrupted.
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 LineKey = Tuple[str, int]
 FunctionKey = Tuple[str, str, int]
@@ -167,13 +172,20 @@ class CpuSampler:
         core = min(1.0, max(0.0, core))
         python, native, system, util = split_sample(wall, self._armed, cpu)
         self.samples += 1
-        if native > 0.0 and frame is not None and self._is_user_file(frame.f_code.co_filename):
+        while frame is not None and frame.f_code.co_filename.startswith(_OWN_DIR):
+            frame = frame.f_back
+        if (
+            native > 0.0
+            and frame is not None
+            and self._is_user_file(frame.f_code.co_filename)
+            and user_frame(frame, self._is_user_file, self._boundary) is frame
+        ):
             deferred = self._code_index.deferred_line(frame)
             if deferred is not None:
                 self.total_time += native
                 self._charge_line(frame.f_code, deferred, Share(0.0, native, 0.0, util, core, now))
                 native = 0.0
-        self._charge(frame, Share(python, native, system, util, core, now))
+        self._charge(frame, Share(python, native, system, util, core, now), self._boundary)
         if threading.active_count() > self._baseline_count:
             self._sample_threads(wall, core, now)
 
@@ -190,21 +202,13 @@ class CpuSampler:
             util = min(1.0, max(0.0, cpu / wall))
             busy = wall * util
             if self._code_index.at_call(frame):
-                self._charge(frame, Share(0.0, busy, wall - busy, util, core, now))
+                self._charge(frame, Share(0.0, busy, wall - busy, util, core, now), None)
             else:
-                self._charge(frame, Share(busy, 0.0, wall - busy, util, core, now))
+                self._charge(frame, Share(busy, 0.0, wall - busy, util, core, now), None)
 
-    def _charge(self, frame: Optional[FrameType], share: Share) -> None:
+    def _charge(self, frame: Optional[FrameType], share: Share, boundary: Optional[CodeType]) -> None:
         self.total_time += share.total
-        is_user = self._is_user_file
-        boundary = self._boundary
-        while frame is not None:
-            if frame.f_code is boundary:
-                frame = None
-            elif is_user(frame.f_code.co_filename):
-                break
-            else:
-                frame = frame.f_back
+        frame = user_frame(frame, self._is_user_file, boundary)
         if frame is None:
             self.unattributed_time += share.total
             return

@@ -112,12 +112,12 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     view.add_argument("--cli", dest="view", action="store_const", const="cli",
                       help="frontends without scalene-lab show the text table")
     add("--memory", action="store_true",
-        help="also profile memory and copy volume with the native sampling allocator (attached to the running kernel)")
+        help="profile memory and copy volume too (the default where the native allocator can attach)")
     add("--allocation-sampling-window", type=_window, default=DEFAULT_ALLOCATION_WINDOW, metavar="BYTES",
         help=f"mean bytes between allocation samples (default {DEFAULT_ALLOCATION_WINDOW})")
     add("--gpu", action="store_true", help="profile the GPU (not available yet)")
     add("--stacks", action="store_true", help="collect call stacks (not available yet)")
-    parser.set_defaults(view="html")
+    parser.set_defaults(view="html", memory=True)
     return parser
 
 
