@@ -84,4 +84,5 @@ export PATH="$root/.venv/bin:$PATH"
 jupyter labextension develop --overwrite . >/dev/null 2>&1 || { echo "setup.sh: jupyter labextension develop failed" >&2; exit 1; }
 jupyter labextension list 2>&1 | grep -q "scalene-lab.*enabled.*OK" || {
   echo "setup.sh: the lab extension is not enabled in .venv's JupyterLab" >&2; exit 1; }
+scalene-lab kernelspec install --sys-prefix >/dev/null
 echo "setup: done"

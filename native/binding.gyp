@@ -24,6 +24,7 @@
         "src/api.cpp",
         "src/got_patcher.cpp",
         "src/hooks.cpp",
+        "src/preload.cpp",
         "src/python_domains.cpp",
         "src/state.cpp"
       ],

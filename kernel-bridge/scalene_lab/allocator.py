@@ -77,7 +77,10 @@ class _PyAllocator(ctypes.Structure):
 
 
 def library_path() -> Optional[str]:
-    """Where the built library is: $SCALENE_LAB_ALLOCATOR, the package, or the source tree."""
+    """Where the built library is: preloaded, $SCALENE_LAB_ALLOCATOR, the package, or the source tree."""
+    preloaded = _preloaded_path()
+    if preloaded:
+        return preloaded
     explicit = os.environ.get(_ENV_PATH)
     if explicit:
         return explicit if os.path.exists(explicit) else None
@@ -85,6 +88,18 @@ def library_path() -> Optional[str]:
     candidates = [os.path.join(here, _LIBRARY)]
     candidates += glob.glob(os.path.join(here, os.pardir, os.pardir, "native", "build", "Release", _LIBRARY))
     return next((os.path.realpath(p) for p in candidates if os.path.exists(p)), None)
+
+
+def _preloaded_path() -> Optional[str]:
+    """The library's path if this process was started with it preloaded."""
+    try:
+        with open("/proc/self/maps") as maps:
+            for row in maps:
+                if row.rstrip().endswith(_LIBRARY):
+                    return row.split(None, 5)[-1].strip()
+    except OSError:
+        pass
+    return None
 
 
 def unsupported_reason() -> Optional[str]:
@@ -128,6 +143,8 @@ class NativeAllocator:
         lib.sl_wrap_python_allocator.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         lib.sl_wrap_python_allocator.restype = ctypes.c_int
         lib.sl_release_python_allocator.argtypes = [ctypes.c_int]
+        lib.sl_preloaded.argtypes = []
+        lib.sl_preloaded.restype = ctypes.c_int
         self._drain_buffer = (Record * 4096)()
         # Wrapper structs must outlive their installation: kept for the process.
         self._wrappers: List[Tuple[int, int, _PyAllocator, _PyAllocator]] = []
@@ -160,6 +177,11 @@ class NativeAllocator:
             raise AllocatorUnavailable("the C library's allocation functions could not be resolved")
         self._wrap_python()
         return patched
+
+    @property
+    def preloaded(self) -> bool:
+        """Whether the library was preloaded (the "Python 3 (Scalene)" kernel)."""
+        return bool(self._lib.sl_preloaded())
 
     def set_sampling(self, enabled: bool) -> None:
         """Start or stop sampling (sampled frees are matched either way)."""

@@ -21,7 +21,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     check.add_argument("files", nargs="+")
     show = commands.add_parser("show", help="print a saved profile as a text table")
     show.add_argument("file")
+    kernelspec = commands.add_parser("kernelspec", help="manage the 'Python 3 (Scalene)' kernel (allocator preloaded)")
+    kernelspec.add_argument("action", choices=["install"])
+    where = kernelspec.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="install for the current user")
+    where.add_argument("--sys-prefix", action="store_true", help="install into this Python's prefix")
+    where.add_argument("--prefix", help="install into this prefix")
     args = parser.parse_args(argv)
+    if args.command == "kernelspec":
+        from .kernelspec import install
+
+        prefix = sys.prefix if args.sys_prefix else args.prefix
+        try:
+            print(f"installed {install(user=args.user, prefix=prefix)}")
+        except RuntimeError as problem:
+            print(f"scalene-lab: {problem}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "validate":
         failed = 0
         for path in args.files:
@@ -39,3 +55,7 @@ def _load(path: str) -> Dict[str, Any]:
     if not isinstance(data, dict):
         raise SystemExit(f"{path}: not a profile (expected a JSON object)")
     return data
+
+
+if __name__ == "__main__":
+    sys.exit(main())

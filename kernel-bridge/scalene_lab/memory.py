@@ -118,6 +118,7 @@ class MemorySampler:
         self.rss_end_mb = 0.0
         self.patched_slots = 0
         self.patched_objects = 0
+        self.attach_mode = "hot-attach"
         self.buffer_overflow = 0
         self.table_refused = 0
 
@@ -141,6 +142,7 @@ class MemorySampler:
             signal.signal(signum, self._previous_handler)
             raise
         self._allocator = allocator
+        self.attach_mode = "preload" if allocator.preloaded else "hot-attach"
         self.patched_objects = int(allocator.stats().patched_objects)
         allocator.set_sampling(True)
 

@@ -219,7 +219,7 @@ def _add_memory(profile: Dict[str, Any], memory: MemorySampler, resolver: Source
         }
     )
     notebook = profile["notebook"]
-    notebook["attach_mode"] = "hot-attach"
+    notebook["attach_mode"] = memory.attach_mode
     notebook["memory"] = {
         "allocation_window_bytes": memory.allocation_window,
         "copy_window_bytes": memory.copy_window,

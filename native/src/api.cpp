@@ -45,8 +45,11 @@ SL_EXPORT long sl_attach(const sl_config* config) {
   while (shared.buffer.pop(stale)) {
   }
   shared.generation.fetch_add(1, std::memory_order_acq_rel);
-  return static_cast<long>(patch_all_objects());
+  return static_cast<long>(patch_all_objects(!is_preloaded()));
 }
+
+// 1 when the library was preloaded (LD_PRELOAD) and its malloc family is the process's.
+SL_EXPORT int sl_preloaded(void) { return is_preloaded() ? 1 : 0; }
 
 // Start or stop taking samples (frees of sampled blocks are matched either way).
 SL_EXPORT void sl_set_sampling(int enabled) { state().sampling.store(enabled != 0, std::memory_order_release); }

@@ -35,6 +35,7 @@ std::atomic<uint64_t> g_objects{0};
 std::atomic<uint64_t> g_dropped{0};
 std::atomic<bool> g_attached{false};
 const char* g_self_name = nullptr;  // this library's path, found before iterating
+bool g_malloc_family = true;        // patch the malloc family too (hot-attach)
 
 #if defined(__x86_64__)
 constexpr uint32_t kJumpSlot = R_X86_64_JUMP_SLOT;
@@ -68,7 +69,12 @@ uintptr_t rebase(const dl_phdr_info* info, uintptr_t value) {
   return value < info->dlpi_addr ? value + info->dlpi_addr : value;
 }
 
+bool is_copy_or_loader(const char* name) {
+  return std::strcmp(name, "memcpy") == 0 || std::strcmp(name, "memmove") == 0 || std::strcmp(name, "dlopen") == 0;
+}
+
 void* hook_for(const char* name) {
+  if (!g_malloc_family && !is_copy_or_loader(name)) return nullptr;
   size_t count = 0;
   const HookEntry* table = hook_table(&count);
   for (size_t i = 0; i < count; ++i) {
@@ -160,7 +166,8 @@ const HookEntry* hook_table(size_t* count) {
   return table;
 }
 
-size_t patch_all_objects() {
+size_t patch_all_objects(bool malloc_family) {
+  g_malloc_family = malloc_family;
   Dl_info self{};
   if (dladdr(reinterpret_cast<void*>(&patch_all_objects), &self) != 0) g_self_name = self.dli_fname;
   g_attached.store(true, std::memory_order_release);

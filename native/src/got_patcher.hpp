@@ -13,7 +13,9 @@ struct PatchCounts {
   uint64_t dropped;  // slots beyond the fixed table
 };
 
-size_t patch_all_objects();
+// With `malloc_family` false only memcpy, memmove and dlopen are patched (the
+// malloc family is already ours when the library is preloaded).
+size_t patch_all_objects(bool malloc_family);
 void unpatch_all_objects();
 PatchCounts patch_counts();
 

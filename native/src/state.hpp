@@ -40,6 +40,9 @@ struct ThreadState {
 
 ThreadState& thread_state();
 
+// True when this library's malloc family is the process's (LD_PRELOAD).
+bool is_preloaded();
+
 // Called by every hook after the real function: sample, record, notify.
 void on_allocation(void* pointer, uint64_t size, bool python);
 void on_free(void* pointer);
