@@ -90,3 +90,27 @@ test.describe('saved profiles', () => {
     await expect(rows.nth(4).locator('code')).toHaveText('    total += i');
   });
 });
+
+test.describe('full memory profiling kernel', () => {
+  test('restarts in Python 3 (Scalene) after confirming, and back', async ({ page }) => {
+    await page.notebook.createNew('preload.ipynb');
+    await page.notebook.setCell(0, 'code', 'state = 1');
+    await page.notebook.runCell(0, true);
+
+    const command = 'scalene-lab:restart-with-memory-profiling';
+    void page.evaluate(id => (window as any).jupyterapp.commands.execute(id), command);
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog).toContainText('will be lost');
+    await dialog.getByRole('button', { name: 'Restart' }).click();
+    await expect(page.locator('.jp-KernelName')).toHaveText('Python 3 (Scalene)', { timeout: 60000 });
+
+    await page.notebook.setCell(0, 'code', "%%scalene\nimport numpy as np\nbig = np.ones(20_000_000)");
+    await page.notebook.runCell(0, true);
+    const summary = page.locator('.jp-OutputArea-output .jp-ScaleneProfile-summary');
+    await expect(summary).toContainText('memory by preload', { timeout: 60000 });
+
+    void page.evaluate(id => (window as any).jupyterapp.commands.execute(id), 'scalene-lab:restart-without-memory-preload');
+    await dialog.getByRole('button', { name: 'Restart' }).click();
+    await expect(page.locator('.jp-KernelName')).not.toHaveText('Python 3 (Scalene)', { timeout: 60000 });
+  });
+});
