@@ -28,6 +28,8 @@ MB = 1024.0 * 1024.0
 MAX_TIMELINE = 100  # points shown per timeline, as Scalene's sparklines
 
 LineKey = Tuple[str, int]
+FunctionKey = Tuple[str, str, int]  # (filename, qualified name, first line)
+Site = Tuple[LineKey, Optional[FunctionKey]]
 
 
 class LineMemory:
@@ -97,10 +99,11 @@ class MemorySampler:
         self._previous_handler: signal._HANDLER = None
         self._baseline_tids: Set[int] = set()
         self._main_tid = 0
-        self._live: Dict[int, Tuple[Optional[LineKey], float]] = {}
+        self._live: Dict[int, Tuple[Optional[Site], float]] = {}
         # A cell thread's last user line seen at a drain: its samples still
         # waiting when it has already left that line are charged there.
-        self._thread_last_line: Dict[int, LineKey] = {}
+        self._thread_last_line: Dict[int, Site] = {}
+        self.functions: Dict[FunctionKey, LineMemory] = {}
         self.lines: Dict[LineKey, LineMemory] = {}
         self.footprint_mb = 0.0
         self.max_footprint_mb = 0.0
@@ -186,15 +189,19 @@ class MemorySampler:
         except Exception:  # a profiler bug must never surface in the user's code
             pass
 
-    def _user_line(self, frame: Optional[FrameType], boundary: Optional[CodeType]) -> Optional[LineKey]:
+    def _user_line(self, frame: Optional[FrameType], boundary: Optional[CodeType]) -> Optional[Site]:
         found = user_frame(frame, self._is_user_file, boundary)
         if found is None:
             return None
-        return found.f_code.co_filename, found.f_lineno or found.f_code.co_firstlineno
+        code = found.f_code
+        function = None
+        if code.co_name != "<module>":
+            function = (code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
+        return (code.co_filename, found.f_lineno or code.co_firstlineno), function
 
-    def _thread_lines(self) -> Dict[int, Optional[LineKey]]:
+    def _thread_lines(self) -> Dict[int, Optional[Site]]:
         by_ident = sys._current_frames()
-        lines: Dict[int, Optional[LineKey]] = {}
+        lines: Dict[int, Optional[Site]] = {}
         for thread in threading.enumerate():
             if thread.native_id is not None and thread.ident in by_ident:
                 lines[thread.native_id] = self._user_line(by_ident[thread.ident], None)
@@ -204,7 +211,7 @@ class MemorySampler:
         if not records:
             return
         main_line = self._user_line(frame, self._boundary)
-        other_lines: Optional[Dict[int, Optional[LineKey]]] = None
+        other_lines: Optional[Dict[int, Optional[Site]]] = None
         for kind, python, tid, size, pointer, time_ns in records:
             mb = size / MB
             if kind == RECORD_FREE:
@@ -222,29 +229,38 @@ class MemorySampler:
                 if line is not None:
                     self._thread_last_line[tid] = line
             if kind == RECORD_COPY:
-                if line is not None:
-                    self._line(line).copy_mb += mb
+                for target in self._targets(line):
+                    target.copy_mb += mb
                 continue
             if kind == RECORD_ALLOC:
                 self._allocate(line, pointer, mb, bool(python))
 
-    def _line(self, key: LineKey) -> LineMemory:
+    def _targets(self, site: Optional[Site]) -> List[LineMemory]:
+        """The line's accumulator and, inside a function, the function's."""
+        if site is None:
+            return []
+        key, function = site
         line = self.lines.get(key)
         if line is None:
             line = self.lines[key] = LineMemory()
-        return line
+        if function is None:
+            return [line]
+        total = self.functions.get(function)
+        if total is None:
+            total = self.functions[function] = LineMemory()
+        return [line, total]
 
-    def _allocate(self, key: Optional[LineKey], pointer: int, mb: float, python: bool) -> None:
+    def _allocate(self, site: Optional[Site], pointer: int, mb: float, python: bool) -> None:
         self.alloc_samples += 1
         self.allocated_mb += mb
         if python:
             self.python_mb += mb
         self.footprint_mb += mb
-        self._live[pointer] = (key, mb)
-        if key is None:
+        self._live[pointer] = (site, mb)
+        targets = self._targets(site)
+        if not targets:
             self.unattributed_mb += mb
-        else:
-            line = self._line(key)
+        for line in targets:
             line.malloc_mb += mb
             line.mallocs += 1
             if python:
@@ -255,7 +271,7 @@ class MemorySampler:
             line.timeline.add(self._now(), self.footprint_mb)
         if self.footprint_mb > self.max_footprint_mb:
             self.max_footprint_mb = self.footprint_mb
-            self.max_footprint_line = key
+            self.max_footprint_line = site[0] if site else None
             self.max_footprint_python_fraction = self.python_mb / self.allocated_mb if self.allocated_mb else 0.0
         self._record_footprint()
 
@@ -263,11 +279,10 @@ class MemorySampler:
         entry = self._live.pop(pointer, None)
         if entry is None:
             return  # sampled before this run
-        key, mb = entry
+        site, mb = entry
         self.freed_mb += mb
         self.footprint_mb -= mb
-        if key is not None:
-            line = self._line(key)
+        for line in self._targets(site):
             line.frees += 1
             line.current_mb -= mb
         self._record_footprint()

@@ -119,9 +119,12 @@ def build_profile(
     for (filename, lineno), acc in sampler.lines.items():
         by_file[filename][lineno] = acc
     memory_by_file: Dict[str, Dict[int, LineMemory]] = defaultdict(dict)
+    memory_functions: Dict[str, Dict[Tuple[str, int], LineMemory]] = defaultdict(dict)
     if memory is not None:
         for (filename, lineno), line in memory.lines.items():
             memory_by_file[filename][lineno] = line
+        for (filename, name, first), line in memory.functions.items():
+            memory_functions[filename][(name, first)] = line
     functions_by_file: Dict[str, List[Tuple[str, int, TimeAccumulator]]] = defaultdict(list)
     for (filename, name, first), acc in sampler.functions.items():
         functions_by_file[filename].append((name, first, acc))
@@ -148,6 +151,7 @@ def build_profile(
             share,
             options,
             memory_by_file[filename],
+            memory_functions[filename],
             memory,
             elapsed,
         )
@@ -258,6 +262,7 @@ def _file_record(
     share: float,
     options: ProfileOptions,
     memory_lines: Dict[int, LineMemory],
+    memory_functions: Dict[Tuple[str, int], LineMemory],
     memory: Optional[MemorySampler],
     elapsed: float,
 ) -> Dict[str, Any]:
@@ -273,10 +278,12 @@ def _file_record(
         text_line = source.lines[lineno - 1] if lineno <= len(source.lines) else ""
         memory_fields = _memory_fields(memory_lines.get(lineno), memory, elapsed)
         records.append(_line_record(lineno, text_line, lines.get(lineno), total, facts, memory_fields))
+    cpu_functions = {(name, first): acc for name, first, acc in functions}
     function_records = []
-    for name, first, acc in sorted(functions, key=lambda item: item[1]):
+    for name, first in sorted(set(cpu_functions) | set(memory_functions), key=lambda item: item[1]):
         record = _zero_line(first, name)
-        record.update(_time_fields(acc, total))
+        record.update(_time_fields(cpu_functions.get((name, first)), total))
+        record.update(_memory_fields(memory_functions.get((name, first)), memory, elapsed))
         function_records.append(record)
     return {
         "functions": function_records,

@@ -75,6 +75,9 @@ def headline(profile: Dict[str, Any]) -> str:
         coverage = memory.get("coverage")
         attach = str(nb.get("attach_mode", ""))
         parts.append(f"memory by {attach}" + (f" (covers ~{100 * coverage:.0f}% of RSS growth)" if coverage else ""))
+        lost = int(memory.get("buffer_overflow", 0)) + int(memory.get("table_refused", 0))
+        if lost:
+            parts.append(f"{lost} memory samples lost to full buffers")
     status = nb.get("status", "completed")
     if status != "completed":
         parts.append(f"stopped early ({status}: {nb.get('error') or 'no detail'})")

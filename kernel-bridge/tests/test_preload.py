@@ -61,3 +61,17 @@ def test_subprocesses_do_not_inherit_the_preload(preloaded: KernelSession) -> No
     )
     assert child == 0
     assert preloaded.value("open('/proc/self/maps').read().count('scalene_lab_alloc') > 0") is True
+
+
+def test_preloaded_python_objects_within_ten_percent(preloaded: KernelSession) -> None:
+    outcome = preloaded.run(
+        "%%scalene\n"
+        "import sys\n"
+        "objs = [bytes(1000) for _ in range(100_000)]\n"
+        "truth = (sum(sys.getsizeof(o) for o in objs) + sys.getsizeof(objs)) / 2**20\n"
+    )
+    profile = outcome.profile
+    line = line_of(profile, profile["notebook"]["profiled_source"], "objs = ")
+    truth = preloaded.value("truth")
+    assert abs(line["n_malloc_mb"] - truth) < 0.10 * truth, (line["n_malloc_mb"], truth)
+    assert line["n_python_fraction"] > 0.9

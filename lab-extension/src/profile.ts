@@ -49,6 +49,7 @@ export interface INotebookInfo {
   memory?: {
     coverage: number | null;
     buffer_overflow: number;
+    table_refused: number;
   };
   sources: { [key: string]: ISourceInfo };
   messages: string[];

@@ -142,6 +142,10 @@ namespace Private {
         `memory by ${nb.attach_mode}` +
           (typeof coverage === 'number' ? ` (covers ~${Math.round(coverage * 100)}% of RSS growth)` : '')
       );
+      const lost = (nb.memory?.buffer_overflow ?? 0) + (nb.memory?.table_refused ?? 0);
+      if (lost > 0) {
+        parts.push(`${lost} memory samples lost to full buffers`);
+      }
     }
     return text(doc, 'div', `${CSS}-summary`, parts.join(' · '));
   }

@@ -17,7 +17,7 @@ namespace {
 // A forked child inherits the hooks but nobody drains its buffer: it stops
 // sampling at once and never signals the parent's threads.
 void stop_in_child() {
-  state().sampling.store(false, std::memory_order_relaxed);
+  g_sampling.store(false, std::memory_order_relaxed);
   state().signal_number.store(0, std::memory_order_relaxed);
 }
 
@@ -41,10 +41,11 @@ SL_EXPORT long sl_attach(const sl_config* config) {
   shared.notify_tid.store(config->notify_tid, std::memory_order_relaxed);
   shared.signal_pending.store(false, std::memory_order_relaxed);
   shared.live.clear();
+  g_live_blocks.store(0, std::memory_order_relaxed);
   sl_record stale{};
   while (shared.buffer.pop(stale)) {
   }
-  shared.generation.fetch_add(1, std::memory_order_acq_rel);
+  g_generation.fetch_add(1, std::memory_order_acq_rel);
   return static_cast<long>(patch_all_objects(!is_preloaded()));
 }
 
@@ -52,11 +53,11 @@ SL_EXPORT long sl_attach(const sl_config* config) {
 SL_EXPORT int sl_preloaded(void) { return is_preloaded() ? 1 : 0; }
 
 // Start or stop taking samples (frees of sampled blocks are matched either way).
-SL_EXPORT void sl_set_sampling(int enabled) { state().sampling.store(enabled != 0, std::memory_order_release); }
+SL_EXPORT void sl_set_sampling(int enabled) { g_sampling.store(enabled != 0, std::memory_order_release); }
 
 // Put every patched slot back; no more records are produced after this.
 SL_EXPORT void sl_detach(void) {
-  state().sampling.store(false, std::memory_order_release);
+  g_sampling.store(false, std::memory_order_release);
   state().signal_number.store(0, std::memory_order_relaxed);
   unpatch_all_objects();
 }

@@ -47,6 +47,14 @@ class ByteSampler {
   // Mean bytes between samples.
   uint64_t window() const { return window_; }
 
+  // The fast path: take `size` bytes if no sample point falls inside them.
+  bool skip(uint64_t size) {
+    if (size >= remaining_) return false;
+    remaining_ -= size;
+    unreported_ += size;
+    return true;
+  }
+
   // Feed one allocation of `size` bytes; returns the bytes the sample stands
   // for (everything since the previous sample), or 0 when it is not sampled.
   uint64_t on_bytes(uint64_t size) {

@@ -31,6 +31,7 @@ namespace hooks {
 
 void* malloc(size_t size) {
   void* pointer = real().malloc(size);
+  if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
   ReentryGuard guard;
   if (guard.entered()) on_allocation(pointer, size, false);
   return pointer;
@@ -38,6 +39,7 @@ void* malloc(size_t size) {
 
 void* calloc(size_t count, size_t size) {
   void* pointer = real().calloc(count, size);
+  if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
   ReentryGuard guard;
   if (guard.entered()) on_allocation(pointer, product(count, size), false);
   return pointer;
@@ -52,7 +54,7 @@ void* realloc(void* old_pointer, size_t size) {
 }
 
 void free(void* pointer) {
-  {
+  if (g_live_blocks.load(std::memory_order_relaxed) != 0) {
     ReentryGuard guard;
     if (guard.entered()) on_free(pointer);
   }
@@ -61,13 +63,15 @@ void free(void* pointer) {
 
 int posix_memalign(void** out, size_t alignment, size_t size) {
   const int result = real().posix_memalign(out, alignment, size);
+  if (result != 0 || !g_sampling.load(std::memory_order_relaxed)) return result;
   ReentryGuard guard;
-  if (guard.entered() && result == 0) on_allocation(*out, size, false);
+  if (guard.entered()) on_allocation(*out, size, false);
   return result;
 }
 
 void* aligned_alloc(size_t alignment, size_t size) {
   void* pointer = real().aligned_alloc(alignment, size);
+  if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
   ReentryGuard guard;
   if (guard.entered()) on_allocation(pointer, size, false);
   return pointer;
@@ -75,6 +79,7 @@ void* aligned_alloc(size_t alignment, size_t size) {
 
 void* memalign(size_t alignment, size_t size) {
   void* pointer = real().memalign(alignment, size);
+  if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
   ReentryGuard guard;
   if (guard.entered()) on_allocation(pointer, size, false);
   return pointer;
@@ -82,6 +87,7 @@ void* memalign(size_t alignment, size_t size) {
 
 void* valloc(size_t size) {
   void* pointer = real().valloc(size);
+  if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
   ReentryGuard guard;
   if (guard.entered()) on_allocation(pointer, size, false);
   return pointer;
@@ -89,6 +95,7 @@ void* valloc(size_t size) {
 
 void* memcpy(void* to, const void* from, size_t size) {
   void* result = real().memcpy(to, from, size);
+  if (!g_sampling.load(std::memory_order_relaxed)) return result;
   ReentryGuard guard;
   if (guard.entered()) on_copy(size);
   return result;
@@ -96,6 +103,7 @@ void* memcpy(void* to, const void* from, size_t size) {
 
 void* memmove(void* to, const void* from, size_t size) {
   void* result = real().memmove(to, from, size);
+  if (!g_sampling.load(std::memory_order_relaxed)) return result;
   ReentryGuard guard;
   if (guard.entered()) on_copy(size);
   return result;

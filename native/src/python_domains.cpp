@@ -21,11 +21,15 @@ bool g_taken[kSlots];  // changed only with the GIL held (from the kernel side)
 
 PyAllocator& original(void* context) { return *static_cast<PyAllocator*>(context); }
 
-// Python's allocator may itself call malloc (large blocks); the guard keeps
-// those from being counted a second time as native allocations.
+// Python's allocator may itself call malloc (large blocks, or every block
+// under PYTHONMALLOC=malloc); the guard keeps those from being counted a
+// second time as native allocations. These run for every Python object, so
+// the idle path is a single load.
 void* wrapped_malloc(void* context, size_t size) {
+  PyAllocator& next = original(context);
+  if (!g_sampling.load(std::memory_order_relaxed)) return next.malloc(next.context, size);
   ReentryGuard guard;
-  void* pointer = original(context).malloc(original(context).context, size);
+  void* pointer = next.malloc(next.context, size);
   if (guard.entered()) on_allocation(pointer, size, true);
   return pointer;
 }
@@ -47,9 +51,12 @@ void* wrapped_realloc(void* context, void* old_pointer, size_t size) {
 }
 
 void wrapped_free(void* context, void* pointer) {
-  ReentryGuard guard;
-  if (guard.entered()) on_free(pointer);
-  original(context).free(original(context).context, pointer);
+  PyAllocator& next = original(context);
+  if (g_live_blocks.load(std::memory_order_relaxed) != 0) {
+    ReentryGuard guard;
+    if (guard.entered()) on_free(pointer);
+  }
+  next.free(next.context, pointer);
 }
 
 }  // namespace

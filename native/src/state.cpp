@@ -14,10 +14,10 @@ State& state() {
   return instance;
 }
 
-ThreadState& thread_state() {
-  static thread_local ThreadState instance __attribute__((tls_model("initial-exec")));
-  return instance;
-}
+std::atomic<bool> g_sampling{false};
+std::atomic<uint64_t> g_generation{0};  // bumped on attach: threads reseed their samplers
+std::atomic<uint64_t> g_live_blocks{0};
+thread_local ThreadState t_thread_state __attribute__((tls_model("initial-exec")));
 
 namespace {
 
@@ -33,7 +33,7 @@ uint64_t now_ns() {
 ThreadState& current_samplers() {
   ThreadState& thread = thread_state();
   State& shared = state();
-  const uint64_t generation = shared.generation.load(std::memory_order_acquire);
+  const uint64_t generation = g_generation.load(std::memory_order_acquire);
   if (thread.generation != generation) {
     const uint64_t seed = (static_cast<uint64_t>(current_tid()) << 32) ^ now_ns() ^ generation;
     thread.allocations = ByteSampler(shared.allocation_window.load(std::memory_order_relaxed), seed | 1);
@@ -62,27 +62,25 @@ void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer) {
 
 }  // namespace
 
-void on_allocation(void* pointer, uint64_t size, bool python) {
-  State& shared = state();
-  if (pointer == nullptr || !shared.sampling.load(std::memory_order_relaxed)) return;
+void on_allocation_slow(void* pointer, uint64_t size, bool python) {
   const uint64_t bytes = current_samplers().allocations.on_bytes(size);
   if (bytes == 0) return;
-  shared.live.insert(reinterpret_cast<uintptr_t>(pointer), bytes);
+  if (state().live.insert(reinterpret_cast<uintptr_t>(pointer), bytes)) {
+    g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+  }
   push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer));
 }
 
-void on_free(void* pointer) {
-  State& shared = state();
-  if (pointer == nullptr || shared.live.size() == 0) return;
+void on_free_slow(void* pointer) {
   // Frees are matched even after sampling stops, until detach: a block
   // sampled during the run and freed later must still leave the footprint.
-  const uint64_t bytes = shared.live.erase(reinterpret_cast<uintptr_t>(pointer));
-  if (bytes != 0) push(SL_FREE, false, bytes, reinterpret_cast<uintptr_t>(pointer));
+  const uint64_t bytes = state().live.erase(reinterpret_cast<uintptr_t>(pointer));
+  if (bytes == 0) return;
+  g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
+  push(SL_FREE, false, bytes, reinterpret_cast<uintptr_t>(pointer));
 }
 
-void on_copy(uint64_t size) {
-  State& shared = state();
-  if (!shared.sampling.load(std::memory_order_relaxed)) return;
+void on_copy_slow(uint64_t size) {
   const uint64_t bytes = current_samplers().copies.on_bytes(size);
   if (bytes != 0) push(SL_COPY, false, bytes, 0);
 }

@@ -17,10 +17,8 @@ constexpr size_t kBufferCapacity = size_t{1} << 16;
 constexpr size_t kLiveCapacity = size_t{1} << 18;
 
 struct State {
-  std::atomic<bool> sampling{false};
   std::atomic<uint64_t> allocation_window{1 << 20};
   std::atomic<uint64_t> copy_window{7 << 20};
-  std::atomic<uint64_t> generation{0};  // bumped on attach: threads reseed their samplers
   std::atomic<int> signal_number{0};
   std::atomic<int> notify_tid{0};
   std::atomic<bool> signal_pending{false};
@@ -30,6 +28,13 @@ struct State {
 
 State& state();
 
+// Hot-path flags, constant-initialised at namespace scope (no guard checks):
+// whether samples are taken, which attach a thread's samplers belong to, and
+// how many sampled blocks are live (frees need no lookup while it is 0).
+extern std::atomic<bool> g_sampling;
+extern std::atomic<uint64_t> g_generation;
+extern std::atomic<uint64_t> g_live_blocks;
+
 // Per-thread sampler state and the re-entrancy guard.
 struct ThreadState {
   bool busy = false;  // inside one of our hooks (or the Python allocator wrapper)
@@ -38,15 +43,38 @@ struct ThreadState {
   ByteSampler copies;
 };
 
-ThreadState& thread_state();
+extern thread_local ThreadState t_thread_state __attribute__((tls_model("initial-exec")));
+
+inline ThreadState& thread_state() { return t_thread_state; }
 
 // True when this library's malloc family is the process's (LD_PRELOAD).
 bool is_preloaded();
 
-// Called by every hook after the real function: sample, record, notify.
-void on_allocation(void* pointer, uint64_t size, bool python);
-void on_free(void* pointer);
-void on_copy(uint64_t size);
+// The slow paths: a sample is due, or a sampled block may be freed.
+void on_allocation_slow(void* pointer, uint64_t size, bool python);
+void on_free_slow(void* pointer);
+void on_copy_slow(uint64_t size);
+
+// Called by every hook after the real function. Inline fast paths: one
+// relaxed load when idle, a thread-local countdown between samples.
+inline void on_allocation(void* pointer, uint64_t size, bool python) {
+  if (!g_sampling.load(std::memory_order_relaxed) || pointer == nullptr) return;
+  ThreadState& thread = thread_state();
+  if (thread.generation == g_generation.load(std::memory_order_relaxed) && thread.allocations.skip(size)) return;
+  on_allocation_slow(pointer, size, python);
+}
+
+inline void on_free(void* pointer) {
+  if (pointer == nullptr || g_live_blocks.load(std::memory_order_relaxed) == 0) return;
+  on_free_slow(pointer);
+}
+
+inline void on_copy(uint64_t size) {
+  if (!g_sampling.load(std::memory_order_relaxed)) return;
+  ThreadState& thread = thread_state();
+  if (thread.generation == g_generation.load(std::memory_order_relaxed) && thread.copies.skip(size)) return;
+  on_copy_slow(size);
+}
 
 // RAII guard: hooks called from inside a hook (an allocator calling malloc,
 // our own bookkeeping) pass straight through.
