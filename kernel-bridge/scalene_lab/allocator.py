@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import struct
 import os
 import sys
 from typing import List, Optional, Tuple
@@ -41,6 +42,10 @@ class Record(ctypes.Structure):
         ("pointer", ctypes.c_uint64),
         ("time_ns", ctypes.c_uint64),
     ]
+
+
+# Record's layout for struct: kind, python, reserved (skipped), tid, bytes, pointer, time_ns.
+_RECORD_LAYOUT = struct.Struct("=BB2xIQQQ")
 
 
 class _Config(ctypes.Structure):
@@ -197,11 +202,10 @@ class NativeAllocator:
         """Every pending record as (kind, python, tid, bytes, pointer, time_ns)."""
         out: List[Tuple[int, int, int, int, int, int]] = []
         buffer = self._drain_buffer
+        raw = memoryview(buffer).cast("B")  # one unpack per record, not six ctypes lookups
         while True:
             count = int(self._lib.sl_drain(buffer, len(buffer)))
-            for i in range(count):
-                r = buffer[i]
-                out.append((r.kind, r.python, r.tid, r.bytes, r.pointer, r.time_ns))
+            out.extend(_RECORD_LAYOUT.iter_unpack(raw[: count * _RECORD_LAYOUT.size]))
             if count < len(buffer):
                 return out
 

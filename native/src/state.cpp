@@ -43,6 +43,9 @@ ThreadState& current_samplers() {
   return thread;
 }
 
+// Allocations and copies are charged to the line running when they are
+// drained, so they ask for a prompt drain; frees carry their block and can
+// wait for the next one.
 void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer) {
   State& shared = state();
   sl_record record{};
@@ -55,7 +58,7 @@ void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer) {
   shared.buffer.push(record);
   // One signal at a time: the kernel side drains everything it finds.
   const int signum = shared.signal_number.load(std::memory_order_relaxed);
-  if (signum > 0 && !shared.signal_pending.exchange(true, std::memory_order_acq_rel)) {
+  if (kind != SL_FREE && signum > 0 && !shared.signal_pending.exchange(true, std::memory_order_acq_rel)) {
     syscall(SYS_tgkill, getpid(), shared.notify_tid.load(std::memory_order_relaxed), signum);
   }
 }
