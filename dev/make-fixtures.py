@@ -20,7 +20,7 @@ SETUP = "%load_ext scalene_lab\nimport time\nimport numpy as np"
 HELPER = "def busy(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s"
 CELLS = {
     "mixed": (
-        "%%scalene\n"
+        "%%scalene --cpu-only\n"
         "a = np.random.rand(1200, 1200)\n"
         "total = 0\n"
         "for i in range(2_000_000):\n"

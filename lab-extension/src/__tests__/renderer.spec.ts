@@ -53,7 +53,7 @@ describe('ProfileRenderer', () => {
     const lines = rows(node, key);
     const expected = profile.files[key].lines.map((l: any) => l.line.replace(/\n$/, ''));
     expect(lines.map(r => r.querySelector('code')!.textContent)).toEqual(expected);
-    expect(lines[0].querySelector('code')!.textContent).toBe('%%scalene');
+    expect(lines[0].querySelector('code')!.textContent).toBe('%%scalene --cpu-only');
     expect(node.querySelector('.jp-ScaleneProfile-summary')!.textContent).toContain('%%scalene');
   });
 
