@@ -148,6 +148,7 @@ class NativeAllocator:
         lib.sl_wrap_python_allocator.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         lib.sl_wrap_python_allocator.restype = ctypes.c_int
         lib.sl_release_python_allocator.argtypes = [ctypes.c_int]
+        lib.sl_set_small_requests_pooled.argtypes = [ctypes.c_int]
         lib.sl_preloaded.argtypes = []
         lib.sl_preloaded.restype = ctypes.c_int
         self._drain_buffer = (Record * 4096)()
@@ -216,6 +217,7 @@ class NativeAllocator:
         return stats
 
     def _wrap_python(self) -> None:
+        self._lib.sl_set_small_requests_pooled(1 if _pymalloc_pools_small_requests() else 0)
         api = ctypes.pythonapi
         for domain in (_DOMAIN_MEM, _DOMAIN_OBJ):
             current = _PyAllocator()
@@ -242,6 +244,15 @@ class NativeAllocator:
                 # wrapper in its chain as a pass-through (sampling is off) and
                 # keep its slot taken for good.
                 _PINNED.append((original, wrapper))
+
+
+def _pymalloc_pools_small_requests() -> bool:
+    """Whether small Python allocations come from pymalloc's pools, not malloc:
+    not with PYTHONMALLOC=malloc or debug hooks (dev mode, debug builds)."""
+    setting = os.environ.get("PYTHONMALLOC", "")
+    if setting and setting not in ("pymalloc", "mimalloc"):
+        return False
+    return not (sys.flags.dev_mode or hasattr(sys, "gettotalrefcount"))
 
 
 # Wrapper structs that stay installed inside another tool's chain.

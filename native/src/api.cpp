@@ -42,6 +42,7 @@ SL_EXPORT long sl_attach(const sl_config* config) {
   shared.signal_pending.store(false, std::memory_order_relaxed);
   shared.live.clear();
   g_live_blocks.store(0, std::memory_order_relaxed);
+  for (auto& word : g_free_filter) word.store(0, std::memory_order_relaxed);
   sl_record stale{};
   while (shared.buffer.pop(stale)) {
   }
@@ -85,6 +86,9 @@ SL_EXPORT void sl_get_stats(sl_stats* out) {
 SL_EXPORT int sl_wrap_python_allocator(const void* current, void* wrapper) {
   return wrap_python_domain(static_cast<const PyAllocator*>(current), static_cast<PyAllocator*>(wrapper));
 }
+
+// Python's allocator serves small requests from pymalloc's pools (no malloc inside).
+SL_EXPORT void sl_set_small_requests_pooled(int pooled) { set_small_requests_pooled(pooled != 0); }
 
 // The wrapper of `slot` is no longer installed anywhere.
 SL_EXPORT void sl_release_python_allocator(int slot) { release_python_slot(slot); }

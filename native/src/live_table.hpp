@@ -10,9 +10,7 @@
 // around a pointer's home slot, so a free costs a handful of loads however
 // long the table has been in use (tombstones cannot pile up into long
 // chains); when a window is full an insert is refused and counted, never
-// blocks. Almost every free is of a block that was never sampled, so a small
-// bitmap filter answers most of them from one cache line before the table
-// is touched at all.
+// blocks.
 #pragma once
 
 #include <atomic>
@@ -31,7 +29,6 @@ class LiveTable {
       slot.key.store(kEmpty, std::memory_order_relaxed);
       slot.bytes.store(0, std::memory_order_relaxed);
     }
-    for (auto& word : filter_) word.store(0, std::memory_order_relaxed);
   }
 
   // Remember `pointer` as standing for `bytes`; false when the table is full.
@@ -42,8 +39,6 @@ class LiveTable {
       uintptr_t key = slots_[index].key.load(std::memory_order_acquire);
       while (key == kEmpty || key == kTombstone) {
         if (slots_[index].key.compare_exchange_weak(key, kClaimed, std::memory_order_acq_rel)) {
-          const size_t bit = filter_bit(pointer);
-          filter_[bit / 64].fetch_or(uint64_t{1} << (bit % 64), std::memory_order_relaxed);
           slots_[index].bytes.store(bytes, std::memory_order_relaxed);
           slots_[index].key.store(pointer, std::memory_order_release);
           size_.fetch_add(1, std::memory_order_relaxed);
@@ -58,8 +53,6 @@ class LiveTable {
   // Forget `pointer`; returns the bytes it stood for, or 0 if it was not sampled.
   uint64_t erase(uintptr_t pointer) {
     if (pointer <= kTombstone) return 0;
-    const size_t bit = filter_bit(pointer);
-    if ((filter_[bit / 64].load(std::memory_order_relaxed) & (uint64_t{1} << (bit % 64))) == 0) return 0;
     size_t index = hash(pointer);
     for (size_t probe = 0; probe < kProbeLimit; ++probe, index = (index + 1) & kMask) {
       uintptr_t key = slots_[index].key.load(std::memory_order_acquire);
@@ -80,7 +73,6 @@ class LiveTable {
   // Forget everything (between runs, while no hook is active).
   void clear() {
     for (auto& slot : slots_) slot.key.store(kEmpty, std::memory_order_relaxed);
-    for (auto& word : filter_) word.store(0, std::memory_order_relaxed);
     size_.store(0, std::memory_order_release);
   }
 
@@ -102,21 +94,12 @@ class LiveTable {
     return static_cast<size_t>(x) & kMask;
   }
 
-  // Bits are set on insert and only cleared with the table: a stale bit
-  // costs one probe of the table, never a wrong answer.
-  static constexpr size_t kFilterBits = size_t{1} << 19;  // 64 KiB
-  static size_t filter_bit(uintptr_t pointer) {
-    return static_cast<size_t>((static_cast<uint64_t>(pointer) >> 4) * 0x9E3779B97F4A7C15ull >> 45) &
-           (kFilterBits - 1);
-  }
-
   struct Slot {
     std::atomic<uintptr_t> key;
     std::atomic<uint64_t> bytes;
   };
 
   Slot slots_[Capacity];
-  std::atomic<uint64_t> filter_[kFilterBits / 64];
   std::atomic<size_t> size_{0};
   std::atomic<uint64_t> refused_{0};
 };

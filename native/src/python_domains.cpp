@@ -21,13 +21,22 @@ bool g_taken[kSlots];  // changed only with the GIL held (from the kernel side)
 
 PyAllocator& original(void* context) { return *static_cast<PyAllocator*>(context); }
 
-// Python's allocator may itself call malloc (large blocks, or every block
-// under PYTHONMALLOC=malloc); the guard keeps those from being counted a
-// second time as native allocations. These run for every Python object, so
-// the idle path is a single load.
+// Python's allocator may itself call malloc (blocks above pymalloc's 512-byte
+// limit, or every block under PYTHONMALLOC=malloc or debug hooks); the guard
+// keeps those from being counted a second time as native allocations. Small
+// requests served from pymalloc's pools need no guard. These run for every
+// Python object, so the idle path is a single load.
+constexpr size_t kPooledLimit = 512;
+std::atomic<bool> g_small_requests_pooled{false};
+
 void* wrapped_malloc(void* context, size_t size) {
   PyAllocator& next = original(context);
   if (!g_sampling.load(std::memory_order_relaxed)) return next.malloc(next.context, size);
+  if (size <= kPooledLimit && g_small_requests_pooled.load(std::memory_order_relaxed)) {
+    void* pointer = next.malloc(next.context, size);
+    if (!thread_state().busy) on_allocation(pointer, size, true);
+    return pointer;
+  }
   ReentryGuard guard;
   void* pointer = next.malloc(next.context, size);
   if (guard.entered()) on_allocation(pointer, size, true);
@@ -50,12 +59,10 @@ void* wrapped_realloc(void* context, void* old_pointer, size_t size) {
   return pointer;
 }
 
+// Matching a free never allocates, so it needs no guard.
 void wrapped_free(void* context, void* pointer) {
   PyAllocator& next = original(context);
-  if (g_live_blocks.load(std::memory_order_relaxed) != 0) {
-    ReentryGuard guard;
-    if (guard.entered()) on_free(pointer);
-  }
+  on_free(pointer);
   next.free(next.context, pointer);
 }
 
@@ -74,6 +81,8 @@ int wrap_python_domain(const PyAllocator* current, PyAllocator* wrapper) {
   wrapper->free = &wrapped_free;
   return slot;
 }
+
+void set_small_requests_pooled(bool pooled) { g_small_requests_pooled.store(pooled, std::memory_order_relaxed); }
 
 void release_python_slot(int slot) {
   if (slot >= 0 && slot < kSlots) g_taken[slot] = false;

@@ -18,6 +18,10 @@ struct PyAllocator {
 // with ours, forwarding to it. Returns the slot, or -1 when all are taken.
 int wrap_python_domain(const PyAllocator* current, PyAllocator* wrapper);
 
+// Whether Python's allocator serves requests up to 512 bytes from its own
+// pools (pymalloc without debug hooks), so they need no re-entry guard.
+void set_small_requests_pooled(bool pooled);
+
 // The wrapper of `slot` was uninstalled cleanly: nothing forwards to it now.
 void release_python_slot(int slot);
 

@@ -17,6 +17,7 @@ State& state() {
 std::atomic<bool> g_sampling{false};
 std::atomic<uint64_t> g_generation{0};  // bumped on attach: threads reseed their samplers
 std::atomic<uint64_t> g_live_blocks{0};
+std::atomic<uint64_t> g_free_filter[kFreeFilterBits / 64];
 thread_local ThreadState t_thread_state __attribute__((tls_model("initial-exec")));
 
 namespace {
@@ -69,6 +70,8 @@ void on_allocation_slow(void* pointer, uint64_t size, bool python) {
   const uint64_t bytes = current_samplers().allocations.on_bytes(size);
   if (bytes == 0) return;
   if (state().live.insert(reinterpret_cast<uintptr_t>(pointer), bytes)) {
+    const size_t bit = free_filter_bit(pointer);
+    g_free_filter[bit / 64].fetch_or(uint64_t{1} << (bit % 64), std::memory_order_relaxed);
     g_live_blocks.fetch_add(1, std::memory_order_relaxed);
   }
   push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer));

@@ -35,6 +35,19 @@ extern std::atomic<bool> g_sampling;
 extern std::atomic<uint64_t> g_generation;
 extern std::atomic<uint64_t> g_live_blocks;
 
+// Almost every free is of a block that was never sampled: a bitmap of the
+// sampled pointers' hashes answers most frees from one cache line, inline,
+// before the live table is touched. Bits are set when a block is sampled and
+// cleared only on attach; a stale bit costs one table lookup, never a wrong
+// answer.
+constexpr size_t kFreeFilterBits = size_t{1} << 19;  // 64 KiB
+extern std::atomic<uint64_t> g_free_filter[kFreeFilterBits / 64];
+
+inline size_t free_filter_bit(const void* pointer) {
+  const uint64_t address = reinterpret_cast<uintptr_t>(pointer);
+  return static_cast<size_t>((address >> 4) * 0x9E3779B97F4A7C15ull >> 45) & (kFreeFilterBits - 1);
+}
+
 // Per-thread sampler state and the re-entrancy guard.
 struct ThreadState {
   bool busy = false;  // inside one of our hooks (or the Python allocator wrapper)
@@ -66,6 +79,8 @@ inline void on_allocation(void* pointer, uint64_t size, bool python) {
 
 inline void on_free(void* pointer) {
   if (pointer == nullptr || g_live_blocks.load(std::memory_order_relaxed) == 0) return;
+  const size_t bit = free_filter_bit(pointer);
+  if ((g_free_filter[bit / 64].load(std::memory_order_relaxed) & (uint64_t{1} << (bit % 64))) == 0) return;
   on_free_slow(pointer);
 }
 
