@@ -65,11 +65,6 @@ def _syntax_error(shell: Any, error: SyntaxError) -> CellSyntaxError:
     return CellSyntaxError(error, rendered)
 
 
-def profiling_active() -> bool:
-    """True while a profiled run is in progress in this process."""
-    return _active is not None
-
-
 def _find_cell(resolver: SourceResolver, frame: Optional[FrameType]) -> Tuple[Optional[str], int]:
     """The innermost cell frame calling the magic: (filename, line)."""
     while frame is not None:
