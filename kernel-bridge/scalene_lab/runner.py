@@ -24,7 +24,7 @@ from .memory import MemorySampler
 from .options import DEFAULT_COPY_WINDOW, ProfileOptions
 from .profile import RunInfo, build_profile
 from .sampler import CpuSampler
-from .sources import SourceResolver
+from .sources import SourceResolver, cell_text
 from .timer import TimerUnavailable
 
 _active: Optional[CpuSampler] = None
@@ -75,14 +75,6 @@ def _find_cell(resolver: SourceResolver, frame: Optional[FrameType]) -> Tuple[Op
     return None, 1
 
 
-def _cell_text(shell: Any, number: Optional[int]) -> Optional[str]:
-    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
-    if number is None or not history or not 0 < number < len(history):
-        return None
-    text = history[number]
-    return text if isinstance(text, str) else None
-
-
 def compile_user_code(shell: Any, code: str, raw_text: str, first_line: int, number: int) -> Compiled:
     """Compile ``code``, which sits at line ``first_line`` of ``raw_text``."""
     __tracebackhide__ = True  # noqa: F841 - read by IPython's traceback formatter
@@ -129,7 +121,7 @@ def locate(shell: Any, code: str, magic_line: Optional[str], caller: Optional[Fr
     number = resolver.cell_number(cell_file) if cell_file else None
     if number is None:
         number = max(1, int(getattr(shell, "execution_count", 1)) - 1)
-    raw = _cell_text(shell, number)
+    raw = cell_text(shell, number)
     if magic_line is not None:
         lines = raw.splitlines() if raw else []
         head = next((i for i, text in enumerate(lines) if text.lstrip().startswith("%%")), None)

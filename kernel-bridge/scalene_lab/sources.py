@@ -35,6 +35,15 @@ class Source:
         return record
 
 
+def cell_text(shell: Any, number: Optional[int]) -> Optional[str]:
+    """What the user typed as cell ``number``, from IPython's input history."""
+    history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
+    if number is None or not history or not 0 < number < len(history):
+        return None
+    text = history[number]
+    return text if isinstance(text, str) else None
+
+
 class CellRegistry:
     """Learns each executed cell's id (JupyterLab sends ``cellId``) from
     IPython's pre/post-run events."""
@@ -101,7 +110,8 @@ class SourceResolver:
         lines = linecache.getlines(filename)
         if number is None:
             return Source(key=filename, filename=filename, kind="file", lines=lines)
-        raw = self._raw_cell(number)
+        text = cell_text(self._shell, number)
+        raw = None if text is None else [line + "\n" for line in text.splitlines()]
         if raw is not None and len(raw) == len(lines):
             lines = raw  # show what the user typed, not IPython's transformed code
         return Source(
@@ -112,9 +122,3 @@ class SourceResolver:
             execution_count=number,
             cell_id=self._registry.cell_id(number, self._current),
         )
-
-    def _raw_cell(self, number: int) -> Optional[List[str]]:
-        history = getattr(getattr(self._shell, "history_manager", None), "input_hist_raw", None)
-        if not history or not 0 < number < len(history):
-            return None
-        return [line + "\n" for line in history[number].splitlines()]

@@ -16,17 +16,6 @@ RealFunctions& real() {
   return functions;
 }
 
-namespace {
-
-// Bytes a malloc-family call hands out (the usable size when the size is
-// implicit, as for realloc's growth).
-uint64_t product(size_t count, size_t size) {
-  size_t total = 0;
-  return __builtin_mul_overflow(count, size, &total) ? 0 : total;
-}
-
-}  // namespace
-
 namespace hooks {
 
 void* malloc(size_t size) {
@@ -41,7 +30,7 @@ void* calloc(size_t count, size_t size) {
   void* pointer = real().calloc(count, size);
   if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
   ReentryGuard guard;
-  if (guard.entered()) on_allocation(pointer, product(count, size), false);
+  if (guard.entered()) on_allocation(pointer, calloc_bytes(count, size), false);
   return pointer;
 }
 

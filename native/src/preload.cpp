@@ -21,6 +21,7 @@ void* __libc_memalign(size_t alignment, size_t size);
 void* __libc_valloc(size_t size);
 }
 
+using scalene_lab::calloc_bytes;
 using scalene_lab::on_allocation;
 using scalene_lab::on_free;
 using scalene_lab::ReentryGuard;
@@ -46,9 +47,8 @@ bool is_preloaded() { return dlsym(RTLD_DEFAULT, "malloc") == reinterpret_cast<v
 
 SL_INTERPOSE void* calloc(size_t count, size_t size) {
   void* pointer = __libc_calloc(count, size);
-  size_t total = 0;
   ReentryGuard guard;
-  if (guard.entered() && !__builtin_mul_overflow(count, size, &total)) on_allocation(pointer, total, false);
+  if (guard.entered()) on_allocation(pointer, calloc_bytes(count, size), false);
   return pointer;
 }
 

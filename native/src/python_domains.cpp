@@ -46,8 +46,7 @@ void* wrapped_malloc(void* context, size_t size) {
 void* wrapped_calloc(void* context, size_t count, size_t size) {
   ReentryGuard guard;
   void* pointer = original(context).calloc(original(context).context, count, size);
-  size_t total = 0;
-  if (guard.entered() && !__builtin_mul_overflow(count, size, &total)) on_allocation(pointer, total, true);
+  if (guard.entered()) on_allocation(pointer, calloc_bytes(count, size), true);
   return pointer;
 }
 

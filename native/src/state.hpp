@@ -68,6 +68,13 @@ void on_allocation_slow(void* pointer, uint64_t size, bool python);
 void on_free_slow(void* pointer);
 void on_copy_slow(uint64_t size);
 
+// Bytes a calloc(count, size) hands out; 0 when the product overflows (the
+// call then fails and there is nothing to sample).
+inline uint64_t calloc_bytes(size_t count, size_t size) {
+  size_t total = 0;
+  return __builtin_mul_overflow(count, size, &total) ? 0 : total;
+}
+
 // Called by every hook after the real function. Inline fast paths: one
 // relaxed load when idle, a thread-local countdown between samples.
 inline void on_allocation(void* pointer, uint64_t size, bool python) {
