@@ -28,7 +28,7 @@
         "src/python_domains.cpp",
         "src/state.cpp"
       ],
-      "cflags_cc": ["-fvisibility=hidden", "-fno-rtti", "-O2"],
+      "cflags_cc": ["-fvisibility=hidden", "-fno-rtti", "-O2", "-fomit-frame-pointer"],
       "ldflags": ["-Wl,-z,nodelete"],
       "libraries": ["-ldl"]
     },

@@ -47,12 +47,13 @@ def test_native_and_python_allocations_per_line(kernel: KernelSession) -> None:
 def test_allocations_of_cell_threads_count_and_forks_are_safe(kernel: KernelSession) -> None:
     cell = (
         "%%scalene --memory\n"
-        "import os\n"
+        "import os, time\n"
         "from concurrent.futures import ThreadPoolExecutor\n"
         "def build(n):\n"
         "    kept = []\n"
         "    for _ in range(n):\n"
         "        kept.append(bytearray(2 * 1024 * 1024))\n"
+        "        time.sleep(0.002)\n"
         "    return kept\n"
         "with ThreadPoolExecutor(4) as pool:\n"
         "    blocks = list(pool.map(build, [40] * 4))\n"
@@ -67,15 +68,18 @@ def test_allocations_of_cell_threads_count_and_forks_are_safe(kernel: KernelSess
     profile = outcome.profile
     key = profile["notebook"]["profiled_source"]
     # 4 threads x 40 x 2 MiB = 320 MiB. A thread's samples are charged to the
-    # line it is on when the kernel drains them (Scalene's rule too), so a
-    # worker that finished between two drains leaves its share unattributed;
-    # what is attributed must land on the worker's line, none on the kernel.
+    # line it is on when the kernel drains them (Scalene's rule too). These
+    # workers pause between blocks, as threads waiting on I/O do, so the
+    # main thread gets the GIL to drain while they are still on their lines;
+    # CPU-bound workers that finish before the main thread gets the GIL
+    # leave their share unattributed (README, "Memory"). Nothing may land
+    # on the kernel's own threads.
     lines = profile["files"][key]["lines"]
     first = line_of(profile, key, "def build")["lineno"]
     last = line_of(profile, key, "return kept")["lineno"]
     worker = sum(r["n_malloc_mb"] for r in lines if first <= r["lineno"] <= last)
     memory = profile["notebook"]["memory"]
-    assert worker > 0.25 * 320, (worker, memory)
+    assert worker > 0.8 * 320, (worker, memory)
     assert worker + memory["unattributed_mb"] > 0.9 * 320, (worker, memory)
     assert kernel.run("len(blocks)").result == {"text/plain": "4"}
 
@@ -129,9 +133,9 @@ def test_python_objects_line_is_measured_within_ten_percent(kernel: KernelSessio
     key = profile["notebook"]["profiled_source"]
     line = line_of(profile, key, "objs = ")
     truth = kernel.value("truth")
-    assert abs(line["n_malloc_mb"] - truth) < 0.10 * truth, (line["n_malloc_mb"], truth)
+    assert abs(line["n_malloc_mb"] - truth) < 0.10 * truth, ("alloc", line["n_malloc_mb"], truth)
     assert line["n_python_fraction"] > 0.9
-    assert abs(line["n_peak_mb"] - truth) < 0.10 * truth, (line["n_peak_mb"], truth)
+    assert abs(line["n_peak_mb"] - truth) < 0.10 * truth, ("peak", line["n_peak_mb"], truth)
 
 
 def test_peak_of_a_partly_touched_array(kernel: KernelSession) -> None:

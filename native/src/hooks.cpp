@@ -1,6 +1,8 @@
 // hooks.cpp: the replacement functions that GOT/PLT patching points callers
-// at. Each calls the real function, then (outside any re-entrant call) lets
-// the sampler see the bytes. Nothing here allocates or throws.
+// at. Each asks the inline fast path first and, with no sample due, forwards
+// to the real function as a tail call; only a call with a sample point
+// inside its bytes takes the guarded slow side. Nothing here allocates or
+// throws.
 #include "hooks.hpp"
 
 #include <dlfcn.h>
@@ -16,83 +18,75 @@ RealFunctions& real() {
   return functions;
 }
 
+namespace {
+
+template <typename Call>
+__attribute__((noinline)) void* sampled_copy(uint64_t size, Call call) {
+  ReentryGuard guard;
+  void* result = call();
+  if (guard.entered()) on_copy_slow(size);
+  return result;
+}
+
+}  // namespace
+
 namespace hooks {
 
 void* malloc(size_t size) {
-  void* pointer = real().malloc(size);
-  if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
-  ReentryGuard guard;
-  if (guard.entered()) on_allocation(pointer, size, false);
-  return pointer;
+  if (native_allocation_passes(size)) return real().malloc(size);
+  return sampled_native_call(size, [size] { return real().malloc(size); });
 }
 
 void* calloc(size_t count, size_t size) {
-  void* pointer = real().calloc(count, size);
-  if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
-  ReentryGuard guard;
-  if (guard.entered()) on_allocation(pointer, calloc_bytes(count, size), false);
-  return pointer;
+  const uint64_t bytes = calloc_bytes(count, size);
+  if (native_allocation_passes(bytes)) return real().calloc(count, size);
+  return sampled_native_call(bytes, [count, size] { return real().calloc(count, size); });
 }
 
 void* realloc(void* old_pointer, size_t size) {
-  ReentryGuard guard;
-  if (guard.entered() && old_pointer != nullptr) on_free(old_pointer);
-  void* pointer = real().realloc(old_pointer, size);
-  if (guard.entered()) on_allocation(pointer, size, false);
-  return pointer;
+  on_free(old_pointer);  // never allocates; a block already matched is not found twice
+  if (native_allocation_passes(size)) return real().realloc(old_pointer, size);
+  return sampled_native_call(size, [old_pointer, size] { return real().realloc(old_pointer, size); });
 }
 
 void free(void* pointer) {
-  on_free(pointer);  // never allocates: no guard needed
+  on_free(pointer);
   real().free(pointer);
 }
 
 int posix_memalign(void** out, size_t alignment, size_t size) {
-  const int result = real().posix_memalign(out, alignment, size);
-  if (result != 0 || !g_sampling.load(std::memory_order_relaxed)) return result;
-  ReentryGuard guard;
-  if (guard.entered()) on_allocation(*out, size, false);
+  if (native_allocation_passes(size)) return real().posix_memalign(out, alignment, size);
+  int result = 0;
+  sampled_native_call(size, [&] {
+    result = real().posix_memalign(out, alignment, size);
+    return result == 0 ? *out : nullptr;
+  });
   return result;
 }
 
 void* aligned_alloc(size_t alignment, size_t size) {
-  void* pointer = real().aligned_alloc(alignment, size);
-  if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
-  ReentryGuard guard;
-  if (guard.entered()) on_allocation(pointer, size, false);
-  return pointer;
+  if (native_allocation_passes(size)) return real().aligned_alloc(alignment, size);
+  return sampled_native_call(size, [alignment, size] { return real().aligned_alloc(alignment, size); });
 }
 
 void* memalign(size_t alignment, size_t size) {
-  void* pointer = real().memalign(alignment, size);
-  if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
-  ReentryGuard guard;
-  if (guard.entered()) on_allocation(pointer, size, false);
-  return pointer;
+  if (native_allocation_passes(size)) return real().memalign(alignment, size);
+  return sampled_native_call(size, [alignment, size] { return real().memalign(alignment, size); });
 }
 
 void* valloc(size_t size) {
-  void* pointer = real().valloc(size);
-  if (!g_sampling.load(std::memory_order_relaxed)) return pointer;
-  ReentryGuard guard;
-  if (guard.entered()) on_allocation(pointer, size, false);
-  return pointer;
+  if (native_allocation_passes(size)) return real().valloc(size);
+  return sampled_native_call(size, [size] { return real().valloc(size); });
 }
 
 void* memcpy(void* to, const void* from, size_t size) {
-  void* result = real().memcpy(to, from, size);
-  if (!g_sampling.load(std::memory_order_relaxed)) return result;
-  ReentryGuard guard;
-  if (guard.entered()) on_copy(size);
-  return result;
+  if (native_copy_passes(size)) return real().memcpy(to, from, size);
+  return sampled_copy(size, [=] { return real().memcpy(to, from, size); });
 }
 
 void* memmove(void* to, const void* from, size_t size) {
-  void* result = real().memmove(to, from, size);
-  if (!g_sampling.load(std::memory_order_relaxed)) return result;
-  ReentryGuard guard;
-  if (guard.entered()) on_copy(size);
-  return result;
+  if (native_copy_passes(size)) return real().memmove(to, from, size);
+  return sampled_copy(size, [=] { return real().memmove(to, from, size); });
 }
 
 void* dlopen(const char* file, int mode) {

@@ -22,19 +22,17 @@ void* __libc_valloc(size_t size);
 }
 
 using scalene_lab::calloc_bytes;
-using scalene_lab::on_allocation;
+using scalene_lab::native_allocation_passes;
 using scalene_lab::on_free;
-using scalene_lab::ReentryGuard;
+using scalene_lab::sampled_native_call;
 
 #define SL_INTERPOSE extern "C" __attribute__((visibility("default")))
 
 // malloc is defined through a hidden alias so this library can tell, by
 // address, whether its own malloc is the one the process uses.
 extern "C" __attribute__((visibility("hidden"))) void* sl_preload_malloc(size_t size) {
-  void* pointer = __libc_malloc(size);
-  ReentryGuard guard;
-  if (guard.entered()) on_allocation(pointer, size, false);
-  return pointer;
+  if (native_allocation_passes(size)) return __libc_malloc(size);
+  return sampled_native_call(size, [size] { return __libc_malloc(size); });
 }
 
 SL_INTERPOSE void* malloc(size_t size) __attribute__((alias("sl_preload_malloc")));
@@ -46,18 +44,15 @@ bool is_preloaded() { return dlsym(RTLD_DEFAULT, "malloc") == reinterpret_cast<v
 }  // namespace scalene_lab
 
 SL_INTERPOSE void* calloc(size_t count, size_t size) {
-  void* pointer = __libc_calloc(count, size);
-  ReentryGuard guard;
-  if (guard.entered()) on_allocation(pointer, calloc_bytes(count, size), false);
-  return pointer;
+  const uint64_t bytes = calloc_bytes(count, size);
+  if (native_allocation_passes(bytes)) return __libc_calloc(count, size);
+  return sampled_native_call(bytes, [count, size] { return __libc_calloc(count, size); });
 }
 
 SL_INTERPOSE void* realloc(void* old_pointer, size_t size) {
-  ReentryGuard guard;
-  if (guard.entered() && old_pointer != nullptr) on_free(old_pointer);
-  void* pointer = __libc_realloc(old_pointer, size);
-  if (guard.entered()) on_allocation(pointer, size, false);
-  return pointer;
+  on_free(old_pointer);  // never allocates; a block already matched is not found twice
+  if (native_allocation_passes(size)) return __libc_realloc(old_pointer, size);
+  return sampled_native_call(size, [old_pointer, size] { return __libc_realloc(old_pointer, size); });
 }
 
 SL_INTERPOSE void free(void* pointer) {
@@ -66,19 +61,15 @@ SL_INTERPOSE void free(void* pointer) {
 }
 
 SL_INTERPOSE void* memalign(size_t alignment, size_t size) {
-  void* pointer = __libc_memalign(alignment, size);
-  ReentryGuard guard;
-  if (guard.entered()) on_allocation(pointer, size, false);
-  return pointer;
+  if (native_allocation_passes(size)) return __libc_memalign(alignment, size);
+  return sampled_native_call(size, [alignment, size] { return __libc_memalign(alignment, size); });
 }
 
 SL_INTERPOSE void* aligned_alloc(size_t alignment, size_t size) { return memalign(alignment, size); }
 
 SL_INTERPOSE void* valloc(size_t size) {
-  void* pointer = __libc_valloc(size);
-  ReentryGuard guard;
-  if (guard.entered()) on_allocation(pointer, size, false);
-  return pointer;
+  if (native_allocation_passes(size)) return __libc_valloc(size);
+  return sampled_native_call(size, [size] { return __libc_valloc(size); });
 }
 
 SL_INTERPOSE int posix_memalign(void** out, size_t alignment, size_t size) {

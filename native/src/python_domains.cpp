@@ -22,40 +22,49 @@ bool g_taken[kSlots];  // changed only with the GIL held (from the kernel side)
 PyAllocator& original(void* context) { return *static_cast<PyAllocator*>(context); }
 
 // Python's allocator may itself call malloc (blocks above pymalloc's 512-byte
-// limit, or every block under PYTHONMALLOC=malloc or debug hooks); the guard
-// keeps those from being counted a second time as native allocations. Small
-// requests served from pymalloc's pools need no guard. These run for every
-// Python object, so the idle path is a single load.
+// limit, reallocs, or every block under PYTHONMALLOC=malloc or debug hooks):
+// those calls go under the re-entry guard so our malloc hook does not count
+// them a second time as native allocations. Small requests served from
+// pymalloc's pools never reach malloc, and they are most of the calls (these
+// wrappers run for every Python object): with no sample due they forward as
+// a tail call after one countdown step.
 constexpr size_t kPooledLimit = 512;
 std::atomic<bool> g_small_requests_pooled{false};
 
-void* wrapped_malloc(void* context, size_t size) {
-  PyAllocator& next = original(context);
-  if (!g_sampling.load(std::memory_order_relaxed)) return next.malloc(next.context, size);
-  if (size <= kPooledLimit && g_small_requests_pooled.load(std::memory_order_relaxed)) {
-    void* pointer = next.malloc(next.context, size);
-    if (!thread_state().busy) on_allocation(pointer, size, true);
-    return pointer;
-  }
+inline bool python_allocation_passes(uint64_t size) {
+  if (!g_sampling.load(std::memory_order_relaxed)) return true;
+  return size <= kPooledLimit && g_small_requests_pooled.load(std::memory_order_relaxed) &&
+         allocation_skipped(thread_state(), size);
+}
+
+template <typename Call>
+__attribute__((noinline)) void* guarded_python_call(uint64_t size, Call call) {
   ReentryGuard guard;
-  void* pointer = next.malloc(next.context, size);
+  void* pointer = call();
   if (guard.entered()) on_allocation(pointer, size, true);
   return pointer;
+}
+
+void* wrapped_malloc(void* context, size_t size) {
+  PyAllocator& next = original(context);
+  if (python_allocation_passes(size)) return next.malloc(next.context, size);
+  return guarded_python_call(size, [&next, size] { return next.malloc(next.context, size); });
 }
 
 void* wrapped_calloc(void* context, size_t count, size_t size) {
-  ReentryGuard guard;
-  void* pointer = original(context).calloc(original(context).context, count, size);
-  if (guard.entered()) on_allocation(pointer, calloc_bytes(count, size), true);
-  return pointer;
+  PyAllocator& next = original(context);
+  const uint64_t bytes = calloc_bytes(count, size);
+  if (python_allocation_passes(bytes)) return next.calloc(next.context, count, size);
+  return guarded_python_call(bytes, [&next, count, size] { return next.calloc(next.context, count, size); });
 }
 
+// A realloc may move a pooled block out to malloc (a list outgrowing 512
+// bytes), so while sampling it always goes under the guard.
 void* wrapped_realloc(void* context, void* old_pointer, size_t size) {
-  ReentryGuard guard;
-  if (guard.entered() && old_pointer != nullptr) on_free(old_pointer);
-  void* pointer = original(context).realloc(original(context).context, old_pointer, size);
-  if (guard.entered()) on_allocation(pointer, size, true);
-  return pointer;
+  PyAllocator& next = original(context);
+  on_free(old_pointer);
+  if (!g_sampling.load(std::memory_order_relaxed)) return next.realloc(next.context, old_pointer, size);
+  return guarded_python_call(size, [&next, old_pointer, size] { return next.realloc(next.context, old_pointer, size); });
 }
 
 // Matching a free never allocates, so it needs no guard.

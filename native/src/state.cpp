@@ -18,7 +18,6 @@ std::atomic<bool> g_sampling{false};
 std::atomic<uint64_t> g_generation{0};  // bumped on attach: threads reseed their samplers
 std::atomic<uint64_t> g_live_blocks{0};
 std::atomic<uint64_t> g_free_filter[kFreeFilterBits / 64];
-thread_local ThreadState t_thread_state __attribute__((tls_model("initial-exec")));
 
 namespace {
 

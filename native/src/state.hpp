@@ -56,7 +56,9 @@ struct ThreadState {
   ByteSampler copies;
 };
 
-extern thread_local ThreadState t_thread_state __attribute__((tls_model("initial-exec")));
+// Defined here (an inline variable) so every hook sees it is constant-initialised
+// and reaches it with one %fs-relative load, with no TLS wrapper call.
+inline thread_local ThreadState t_thread_state __attribute__((tls_model("initial-exec")));
 
 inline ThreadState& thread_state() { return t_thread_state; }
 
@@ -75,12 +77,39 @@ inline uint64_t calloc_bytes(size_t count, size_t size) {
   return __builtin_mul_overflow(count, size, &total) ? 0 : total;
 }
 
-// Called by every hook after the real function. Inline fast paths: one
-// relaxed load when idle, a thread-local countdown between samples.
+// The fast paths every hook asks before calling the real function, so that a
+// hook with no sample due forwards as a tail call: one relaxed load when
+// idle, then a thread-local countdown. True when `size` bytes are taken
+// without reaching a sample point (the countdown has consumed them).
+inline bool allocation_skipped(ThreadState& thread, uint64_t size) {
+  return thread.generation == g_generation.load(std::memory_order_relaxed) && thread.allocations.skip(size);
+}
+
+inline bool copy_skipped(ThreadState& thread, uint64_t size) {
+  return thread.generation == g_generation.load(std::memory_order_relaxed) && thread.copies.skip(size);
+}
+
+// Whether a native allocation or copy can forward untouched: not sampling,
+// inside one of our hooks (an allocator calling malloc, our bookkeeping), or
+// no sample point inside its bytes.
+inline bool native_allocation_passes(uint64_t size) {
+  if (!g_sampling.load(std::memory_order_relaxed)) return true;
+  ThreadState& thread = thread_state();
+  return thread.busy || allocation_skipped(thread, size);
+}
+
+inline bool native_copy_passes(uint64_t size) {
+  if (!g_sampling.load(std::memory_order_relaxed)) return true;
+  ThreadState& thread = thread_state();
+  return thread.busy || copy_skipped(thread, size);
+}
+
+// After the real call, on the slow side: sample the block unless the
+// countdown takes it after all (a thread's first allocation after attach
+// reseeds its sampler) or the call failed.
 inline void on_allocation(void* pointer, uint64_t size, bool python) {
   if (!g_sampling.load(std::memory_order_relaxed) || pointer == nullptr) return;
-  ThreadState& thread = thread_state();
-  if (thread.generation == g_generation.load(std::memory_order_relaxed) && thread.allocations.skip(size)) return;
+  if (allocation_skipped(thread_state(), size)) return;
   on_allocation_slow(pointer, size, python);
 }
 
@@ -89,13 +118,6 @@ inline void on_free(void* pointer) {
   const size_t bit = free_filter_bit(pointer);
   if ((g_free_filter[bit / 64].load(std::memory_order_relaxed) & (uint64_t{1} << (bit % 64))) == 0) return;
   on_free_slow(pointer);
-}
-
-inline void on_copy(uint64_t size) {
-  if (!g_sampling.load(std::memory_order_relaxed)) return;
-  ThreadState& thread = thread_state();
-  if (thread.generation == g_generation.load(std::memory_order_relaxed) && thread.copies.skip(size)) return;
-  on_copy_slow(size);
 }
 
 // RAII guard: hooks called from inside a hook (an allocator calling malloc,
@@ -114,5 +136,17 @@ class ReentryGuard {
   ThreadState& thread_;
   bool entered_;
 };
+
+// The slow side of a native hook whose fast path found a sample due: the
+// real call under the re-entry guard (the allocator's own calls and our
+// bookkeeping pass through), then the sample. Out of line so the hooks' fast
+// paths stay small enough to forward as tail calls.
+template <typename Call>
+__attribute__((noinline)) void* sampled_native_call(uint64_t size, Call call) {
+  ReentryGuard guard;
+  void* pointer = call();
+  if (guard.entered()) on_allocation(pointer, size, false);
+  return pointer;
+}
 
 }  // namespace scalene_lab
