@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+from array import array
 import sys
 import threading
 import time
@@ -51,23 +52,34 @@ class LineMemory:
 
 class Timeline:
     """A bounded footprint timeline that always keeps its first and latest
-    points and its peak: halved (every other point) whenever it fills up."""
+    points and its peak: halved (every other point) whenever it fills up.
 
-    __slots__ = ("points", "_peak")
+    Points live in two flat ``array('d')`` columns rather than as float
+    objects: the drain runs about once per sampled megabyte, and long-lived
+    floats scattered through pymalloc's pools measurably slowed the user's
+    own small-object churn (see bench/README.md)."""
+
+    __slots__ = ("_times", "_values", "_peak")
 
     def __init__(self) -> None:
-        self.points: List[List[float]] = []
-        self._peak: Optional[List[float]] = None
+        self._times = array("d")
+        self._values = array("d")
+        self._peak: Optional[Tuple[float, float]] = None
 
     def add(self, when: float, megabytes: float) -> None:
         """Append a point (hot path: called per memory sample)."""
-        point = [when, megabytes]
-        self.points.append(point)
+        self._times.append(when)
+        self._values.append(megabytes)
         if self._peak is None or megabytes > self._peak[1]:
-            self._peak = point
-        if len(self.points) >= 2 * MAX_TIMELINE:
-            first = self.points[0]
-            self.points = [first] + self.points[2::2]  # keeps the newest point
+            self._peak = (when, megabytes)
+        if len(self._times) >= 2 * MAX_TIMELINE:
+            self._times = self._times[:1] + self._times[1::2]  # the newest point is odd: kept
+            self._values = self._values[:1] + self._values[1::2]
+
+    @property
+    def points(self) -> List[List[float]]:
+        """Every point kept, in time order."""
+        return [[when, value] for when, value in zip(self._times, self._values)]
 
     def shown(self) -> List[List[float]]:
         """At most MAX_TIMELINE points, in time order, peak and ends included."""
@@ -75,9 +87,9 @@ class Timeline:
         if len(points) > MAX_TIMELINE:
             step = len(points) / (MAX_TIMELINE - 2)
             points = [points[0]] + [points[int(i * step)] for i in range(1, MAX_TIMELINE - 2)] + [points[-1]]
-        if self._peak is not None and self._peak not in points:
-            points = sorted(points + [self._peak])
-        return [list(p) for p in points]
+        if self._peak is not None and list(self._peak) not in points:
+            points = sorted(points + [list(self._peak)])
+        return points
 
 
 class MemorySampler:
