@@ -7,6 +7,7 @@
     "test_sources": [
       "tests/test_main.cpp",
       "tests/test_byte_sampler.cpp",
+      "tests/test_free_filter.cpp",
       "tests/test_live_table.cpp",
       "tests/test_record_buffer.cpp"
     ]

@@ -42,7 +42,7 @@ SL_EXPORT long sl_attach(const sl_config* config) {
   shared.signal_pending.store(false, std::memory_order_relaxed);
   shared.live.clear();
   g_live_blocks.store(0, std::memory_order_relaxed);
-  for (auto& slot : g_free_filter) slot.store(0, std::memory_order_relaxed);
+  g_free_filter.clear();
   sl_record stale{};
   while (shared.buffer.pop(stale)) {
   }

@@ -17,7 +17,7 @@ State& state() {
 std::atomic<bool> g_sampling{false};
 std::atomic<uint64_t> g_generation{0};  // bumped on attach: threads reseed their samplers
 std::atomic<uint64_t> g_live_blocks{0};
-std::atomic<uint8_t> g_free_filter[kFreeFilterSlots];
+FreeFilter<size_t{1} << 16> g_free_filter;
 
 namespace {
 
@@ -63,32 +63,16 @@ void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer) {
   }
 }
 
-// The filter slot is raised before the block enters the table and lowered
-// after it leaves, so a free never misses a block the table holds.
-void raise_filter(const void* pointer) {
-  std::atomic<uint8_t>& slot = g_free_filter[free_filter_slot(pointer)];
-  uint8_t count = slot.load(std::memory_order_relaxed);
-  while (count != 255 && !slot.compare_exchange_weak(count, count + 1, std::memory_order_relaxed)) {
-  }
-}
-
-void lower_filter(const void* pointer) {
-  std::atomic<uint8_t>& slot = g_free_filter[free_filter_slot(pointer)];
-  uint8_t count = slot.load(std::memory_order_relaxed);
-  while (count != 255 && count != 0 && !slot.compare_exchange_weak(count, count - 1, std::memory_order_relaxed)) {
-  }
-}
-
 }  // namespace
 
 void on_allocation_slow(void* pointer, uint64_t size, bool python) {
   const uint64_t bytes = current_samplers().allocations.on_bytes(size);
   if (bytes == 0) return;
-  raise_filter(pointer);
+  g_free_filter.raise(pointer);
   if (state().live.insert(reinterpret_cast<uintptr_t>(pointer), bytes)) {
     g_live_blocks.fetch_add(1, std::memory_order_relaxed);
   } else {
-    lower_filter(pointer);
+    g_free_filter.lower(pointer);
   }
   push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer));
 }
@@ -98,7 +82,7 @@ void on_free_slow(void* pointer) {
   // sampled during the run and freed later must still leave the footprint.
   const uint64_t bytes = state().live.erase(reinterpret_cast<uintptr_t>(pointer));
   if (bytes == 0) return;
-  lower_filter(pointer);
+  g_free_filter.lower(pointer);
   g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
   push(SL_FREE, false, bytes, reinterpret_cast<uintptr_t>(pointer));
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "byte_sampler.hpp"
+#include "free_filter.hpp"
 #include "live_table.hpp"
 #include "record_buffer.hpp"
 #include "records.hpp"
@@ -35,20 +36,8 @@ extern std::atomic<bool> g_sampling;
 extern std::atomic<uint64_t> g_generation;
 extern std::atomic<uint64_t> g_live_blocks;
 
-// Almost every free is of a block that was never sampled: a counting filter
-// over the sampled pointers' hashes answers most frees from one byte, inline,
-// before the live table is touched. A slot counts the live sampled blocks
-// that hash to it, so it is zero again once they are freed: Python reuses a
-// freed block's address at once, and a stale mark on it would send every
-// later free of that address to the table. A slot that reaches 255 stays
-// there (a lookup too many, never a wrong answer); all are zeroed on attach.
-constexpr size_t kFreeFilterSlots = size_t{1} << 16;  // 64 KiB
-extern std::atomic<uint8_t> g_free_filter[kFreeFilterSlots];
-
-inline size_t free_filter_slot(const void* pointer) {
-  const uint64_t address = reinterpret_cast<uintptr_t>(pointer);
-  return static_cast<size_t>((address >> 4) * 0x9E3779B97F4A7C15ull >> 48);
-}
+// Frees of blocks that were never sampled stop at this filter (free_filter.hpp).
+extern FreeFilter<size_t{1} << 16> g_free_filter;  // 64 KiB
 
 // Per-thread sampler state and the re-entrancy guard.
 struct ThreadState {
@@ -117,7 +106,7 @@ inline void on_allocation(void* pointer, uint64_t size, bool python) {
 
 inline void on_free(void* pointer) {
   if (pointer == nullptr || g_live_blocks.load(std::memory_order_relaxed) == 0) return;
-  if (g_free_filter[free_filter_slot(pointer)].load(std::memory_order_relaxed) == 0) return;
+  if (!g_free_filter.may_hold(pointer)) return;
   on_free_slow(pointer);
 }
 
