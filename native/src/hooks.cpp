@@ -34,19 +34,19 @@ namespace hooks {
 
 void* malloc(size_t size) {
   if (native_allocation_passes(size)) return real().malloc(size);
-  return sampled_native_call(size, [size] { return real().malloc(size); });
+  return guarded_allocation(size, false, [size] { return real().malloc(size); });
 }
 
 void* calloc(size_t count, size_t size) {
   const uint64_t bytes = calloc_bytes(count, size);
   if (native_allocation_passes(bytes)) return real().calloc(count, size);
-  return sampled_native_call(bytes, [count, size] { return real().calloc(count, size); });
+  return guarded_allocation(bytes, false, [count, size] { return real().calloc(count, size); });
 }
 
 void* realloc(void* old_pointer, size_t size) {
   on_free(old_pointer);  // never allocates; a block already matched is not found twice
   if (native_allocation_passes(size)) return real().realloc(old_pointer, size);
-  return sampled_native_call(size, [old_pointer, size] { return real().realloc(old_pointer, size); });
+  return guarded_allocation(size, false, [old_pointer, size] { return real().realloc(old_pointer, size); });
 }
 
 void free(void* pointer) {
@@ -57,7 +57,7 @@ void free(void* pointer) {
 int posix_memalign(void** out, size_t alignment, size_t size) {
   if (native_allocation_passes(size)) return real().posix_memalign(out, alignment, size);
   int result = 0;
-  sampled_native_call(size, [&] {
+  guarded_allocation(size, false, [&] {
     result = real().posix_memalign(out, alignment, size);
     return result == 0 ? *out : nullptr;
   });
@@ -66,17 +66,17 @@ int posix_memalign(void** out, size_t alignment, size_t size) {
 
 void* aligned_alloc(size_t alignment, size_t size) {
   if (native_allocation_passes(size)) return real().aligned_alloc(alignment, size);
-  return sampled_native_call(size, [alignment, size] { return real().aligned_alloc(alignment, size); });
+  return guarded_allocation(size, false, [alignment, size] { return real().aligned_alloc(alignment, size); });
 }
 
 void* memalign(size_t alignment, size_t size) {
   if (native_allocation_passes(size)) return real().memalign(alignment, size);
-  return sampled_native_call(size, [alignment, size] { return real().memalign(alignment, size); });
+  return guarded_allocation(size, false, [alignment, size] { return real().memalign(alignment, size); });
 }
 
 void* valloc(size_t size) {
   if (native_allocation_passes(size)) return real().valloc(size);
-  return sampled_native_call(size, [size] { return real().valloc(size); });
+  return guarded_allocation(size, false, [size] { return real().valloc(size); });
 }
 
 void* memcpy(void* to, const void* from, size_t size) {

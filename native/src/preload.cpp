@@ -22,9 +22,9 @@ void* __libc_valloc(size_t size);
 }
 
 using scalene_lab::calloc_bytes;
+using scalene_lab::guarded_allocation;
 using scalene_lab::native_allocation_passes;
 using scalene_lab::on_free;
-using scalene_lab::sampled_native_call;
 
 #define SL_INTERPOSE extern "C" __attribute__((visibility("default")))
 
@@ -32,7 +32,7 @@ using scalene_lab::sampled_native_call;
 // address, whether its own malloc is the one the process uses.
 extern "C" __attribute__((visibility("hidden"))) void* sl_preload_malloc(size_t size) {
   if (native_allocation_passes(size)) return __libc_malloc(size);
-  return sampled_native_call(size, [size] { return __libc_malloc(size); });
+  return guarded_allocation(size, false, [size] { return __libc_malloc(size); });
 }
 
 SL_INTERPOSE void* malloc(size_t size) __attribute__((alias("sl_preload_malloc")));
@@ -46,13 +46,13 @@ bool is_preloaded() { return dlsym(RTLD_DEFAULT, "malloc") == reinterpret_cast<v
 SL_INTERPOSE void* calloc(size_t count, size_t size) {
   const uint64_t bytes = calloc_bytes(count, size);
   if (native_allocation_passes(bytes)) return __libc_calloc(count, size);
-  return sampled_native_call(bytes, [count, size] { return __libc_calloc(count, size); });
+  return guarded_allocation(bytes, false, [count, size] { return __libc_calloc(count, size); });
 }
 
 SL_INTERPOSE void* realloc(void* old_pointer, size_t size) {
   on_free(old_pointer);  // never allocates; a block already matched is not found twice
   if (native_allocation_passes(size)) return __libc_realloc(old_pointer, size);
-  return sampled_native_call(size, [old_pointer, size] { return __libc_realloc(old_pointer, size); });
+  return guarded_allocation(size, false, [old_pointer, size] { return __libc_realloc(old_pointer, size); });
 }
 
 SL_INTERPOSE void free(void* pointer) {
@@ -62,14 +62,14 @@ SL_INTERPOSE void free(void* pointer) {
 
 SL_INTERPOSE void* memalign(size_t alignment, size_t size) {
   if (native_allocation_passes(size)) return __libc_memalign(alignment, size);
-  return sampled_native_call(size, [alignment, size] { return __libc_memalign(alignment, size); });
+  return guarded_allocation(size, false, [alignment, size] { return __libc_memalign(alignment, size); });
 }
 
 SL_INTERPOSE void* aligned_alloc(size_t alignment, size_t size) { return memalign(alignment, size); }
 
 SL_INTERPOSE void* valloc(size_t size) {
   if (native_allocation_passes(size)) return __libc_valloc(size);
-  return sampled_native_call(size, [size] { return __libc_valloc(size); });
+  return guarded_allocation(size, false, [size] { return __libc_valloc(size); });
 }
 
 SL_INTERPOSE int posix_memalign(void** out, size_t alignment, size_t size) {

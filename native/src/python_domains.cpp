@@ -37,25 +37,17 @@ inline bool python_allocation_passes(uint64_t size) {
          allocation_skipped(thread_state(), size);
 }
 
-template <typename Call>
-__attribute__((noinline)) void* guarded_python_call(uint64_t size, Call call) {
-  ReentryGuard guard;
-  void* pointer = call();
-  if (guard.entered()) on_allocation(pointer, size, true);
-  return pointer;
-}
-
 void* wrapped_malloc(void* context, size_t size) {
   PyAllocator& next = original(context);
   if (python_allocation_passes(size)) return next.malloc(next.context, size);
-  return guarded_python_call(size, [&next, size] { return next.malloc(next.context, size); });
+  return guarded_allocation(size, true, [&next, size] { return next.malloc(next.context, size); });
 }
 
 void* wrapped_calloc(void* context, size_t count, size_t size) {
   PyAllocator& next = original(context);
   const uint64_t bytes = calloc_bytes(count, size);
   if (python_allocation_passes(bytes)) return next.calloc(next.context, count, size);
-  return guarded_python_call(bytes, [&next, count, size] { return next.calloc(next.context, count, size); });
+  return guarded_allocation(bytes, true, [&next, count, size] { return next.calloc(next.context, count, size); });
 }
 
 // A realloc may move a pooled block out to malloc (a list outgrowing 512
@@ -64,7 +56,7 @@ void* wrapped_realloc(void* context, void* old_pointer, size_t size) {
   PyAllocator& next = original(context);
   on_free(old_pointer);
   if (!g_sampling.load(std::memory_order_relaxed)) return next.realloc(next.context, old_pointer, size);
-  return guarded_python_call(size, [&next, old_pointer, size] { return next.realloc(next.context, old_pointer, size); });
+  return guarded_allocation(size, true, [&next, old_pointer, size] { return next.realloc(next.context, old_pointer, size); });
 }
 
 // Matching a free never allocates, so it needs no guard.

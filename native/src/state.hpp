@@ -127,15 +127,15 @@ class ReentryGuard {
   bool entered_;
 };
 
-// The slow side of a native hook whose fast path found a sample due: the
-// real call under the re-entry guard (the allocator's own calls and our
-// bookkeeping pass through), then the sample. Out of line so the hooks' fast
-// paths stay small enough to forward as tail calls.
+// The slow side of a hook whose fast path did not let it forward: the real
+// call under the re-entry guard (the allocator's own calls to malloc and our
+// bookkeeping pass through), then the sample if one is due. Out of line so
+// the hooks' fast paths stay small enough to forward as tail calls.
 template <typename Call>
-__attribute__((noinline)) void* sampled_native_call(uint64_t size, Call call) {
+__attribute__((noinline)) void* guarded_allocation(uint64_t size, bool python, Call call) {
   ReentryGuard guard;
   void* pointer = call();
-  if (guard.entered()) on_allocation(pointer, size, false);
+  if (guard.entered()) on_allocation(pointer, size, python);
   return pointer;
 }
 
