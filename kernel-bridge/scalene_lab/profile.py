@@ -248,7 +248,9 @@ def _leaks(memory_lines: Dict[int, LineMemory], growth_rate: float, elapsed: flo
     for lineno, line in sorted(memory_lines.items()):
         if line.mallocs < 3 or line.current_mb <= 0:
             continue
-        likelihood = 1.0 - (line.frees + 1) / (line.mallocs + 2)  # Laplace estimate of "kept"
+        # Scalene's rule-of-succession score: frees seen are reclamations,
+        # sampled blocks still held are failures to reclaim.
+        likelihood = 1.0 - (line.frees + 1) / (line.mallocs - line.frees + 2)
         if likelihood >= 0.95:
             leaks[str(lineno)] = {"likelihood": likelihood, "velocity_mb_s": line.current_mb / elapsed}
     return leaks

@@ -138,6 +138,29 @@ def test_python_objects_line_is_measured_within_ten_percent(kernel: KernelSessio
     assert abs(line["n_peak_mb"] - truth) < 0.10 * truth, ("peak", line["n_peak_mb"], truth)
 
 
+def test_a_line_that_keeps_what_it_allocates_is_a_likely_leak(kernel: KernelSession) -> None:
+    # Both lines allocate 2 MiB sixty times; only the first keeps its blocks
+    # (the second's block is freed when the next one replaces it).
+    outcome = kernel.run(
+        "%%scalene --memory\n"
+        "kept = []\n"
+        "for _ in range(60):\n"
+        "    kept.append(bytearray(2 * 1024 * 1024))\n"
+        "    scratch = bytearray(2 * 1024 * 1024)\n"
+    )
+    assert outcome.status == "ok", outcome.stderr
+    profile = outcome.profile
+    key = profile["notebook"]["profiled_source"]
+    keeper = line_of(profile, key, "kept.append")["lineno"]
+    scratch = line_of(profile, key, "scratch = ")["lineno"]
+    leaks = profile["files"][key]["leaks"]
+    assert str(keeper) in leaks, leaks
+    assert leaks[str(keeper)]["likelihood"] >= 0.95
+    assert leaks[str(keeper)]["velocity_mb_s"] > 0
+    assert str(scratch) not in leaks, leaks
+    kernel.run("del kept, scratch")
+
+
 def test_peak_of_a_partly_touched_array(kernel: KernelSession) -> None:
     # 512 MiB asked for, a quarter touched: the peak is what the program
     # allocated (Scalene's meaning), whatever the pages resident.

@@ -37,7 +37,7 @@ def test_options_are_converted() -> None:
     "argv",
     [["--cpu-sampling-rate", "0"], ["--cpu-sampling-rate", "nan"], ["--cpu-sampling-rate", "1e9"], ["--bogus"], ["--cpu-only=yes"]],
 )
-def test_bad_options_raise_usage_error_with_the_usage_line(argv: list) -> None:
+def test_bad_options_raise_usage_error_with_the_usage_line(argv: "list[str]") -> None:
     with pytest.raises(UsageError, match="usage: %scrun"):
         parse_options(PARSER, argv)
 
