@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
-from typing import Iterator
+from typing import Iterator, List
 
 import pytest
 
@@ -29,5 +31,61 @@ def fresh_kernel(tmp_path: "os.PathLike[str]") -> Iterator[KernelSession]:
     session = KernelSession(cwd=str(tmp_path))
     loaded = session.run("%load_ext scalene_lab")
     assert loaded.status == "ok", loaded.error
+    yield session
+    session.close()
+
+
+# Memory profiling has two ways in; every memory test runs in both.
+ATTACH_MODES = ["hot-attach", "preload"]
+
+
+@pytest.fixture(scope="session")
+def preload_kernel_dirs(tmp_path_factory: pytest.TempPathFactory) -> List[str]:
+    """Where `scalene-lab kernelspec install --prefix` put "Python 3 (Scalene)"."""
+    from scalene_lab.kernelspec import NAME
+
+    prefix = str(tmp_path_factory.mktemp("prefix"))
+    done = subprocess.run(
+        [sys.executable, "-m", "scalene_lab.cli", "kernelspec", "install", "--prefix", prefix],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    kernels = os.path.join(prefix, "share", "jupyter", "kernels")
+    with open(os.path.join(kernels, NAME, "kernel.json")) as handle:
+        spec = json.load(handle)
+    assert spec["display_name"] == "Python 3 (Scalene)" and spec["env"]["LD_PRELOAD"].endswith(".so")
+    return [kernels]
+
+
+def _memory_session(mode: str, cwd: str, preload_kernel_dirs: List[str]) -> KernelSession:
+    from scalene_lab.kernelspec import NAME
+
+    if mode == "preload":
+        session = KernelSession(cwd=cwd, kernel_name=NAME, kernel_dirs=preload_kernel_dirs)
+    else:
+        session = KernelSession(cwd=cwd)
+    session.attach_mode = mode
+    loaded = session.run("%load_ext scalene_lab")
+    assert loaded.status == "ok", loaded.error
+    return session
+
+
+@pytest.fixture(scope="module", params=ATTACH_MODES)
+def memory_kernel(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: List[str]
+) -> Iterator[KernelSession]:
+    """A kernel per way in (``attach_mode`` says which), shared by one test module."""
+    session = _memory_session(request.param, str(tmp_path_factory.mktemp("kernel-cwd")), preload_kernel_dirs)
+    yield session
+    session.close()
+
+
+@pytest.fixture(params=ATTACH_MODES)
+def fresh_memory_kernel(
+    request: pytest.FixtureRequest, tmp_path: "os.PathLike[str]", preload_kernel_dirs: List[str]
+) -> Iterator[KernelSession]:
+    """A kernel of its own per way in, for tests that inspect process state."""
+    session = _memory_session(request.param, str(tmp_path), preload_kernel_dirs)
     yield session
     session.close()

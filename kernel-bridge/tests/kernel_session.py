@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 PROFILE_MIME = "application/vnd.scalene.profile+json"
@@ -40,8 +41,18 @@ class CellResult:
 class KernelSession:
     """One kernel process; ``run`` executes a cell and waits for it."""
 
-    def __init__(self, cwd: Optional[str] = None) -> None:
-        self.manager = KernelManager(kernel_name="python3")
+    def __init__(
+        self, cwd: Optional[str] = None, kernel_name: str = "python3", kernel_dirs: Optional[List[str]] = None
+    ) -> None:
+        if kernel_dirs is None:
+            self.manager = KernelManager(kernel_name=kernel_name)
+        else:
+            self.manager = KernelManager(
+                kernel_name=kernel_name, kernel_spec_manager=KernelSpecManager(kernel_dirs=kernel_dirs)
+            )
+        # The way memory profiling attaches in this kernel ("hot-attach" or
+        # "preload"); set by the memory fixtures.
+        self.attach_mode = "hot-attach"
         self.manager.start_kernel(cwd=cwd)
         self.client = self.manager.client()
         self.client.start_channels()
@@ -104,6 +115,13 @@ class KernelSession:
         result.status = reply["content"]["status"]
         result.execution_count = reply["content"].get("execution_count")
         return result
+
+    def profile_of(self, outcome: CellResult) -> Dict[str, Any]:
+        """The memory profile a cell showed, checked to be this kernel's way in."""
+        assert outcome.status == "ok", (outcome.error, outcome.stderr)
+        profile = outcome.profile
+        assert profile["memory"] is True and profile["notebook"]["attach_mode"] == self.attach_mode, profile["notebook"]
+        return profile
 
     def value(self, expression: str) -> Any:
         """Evaluate ``expression`` in the kernel and return it (JSON-decoded)."""
