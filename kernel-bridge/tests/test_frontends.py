@@ -47,3 +47,34 @@ def test_nbclient_saves_the_profile_in_the_notebook(tmp_path: os.PathLike) -> No
     assert set(output["data"]) == {PROFILE_MIME, "text/html", "text/plain"}
     assert isinstance(output["data"][PROFILE_MIME], dict)
     assert output["data"][PROFILE_MIME]["notebook"]["sources"]["[2]"]["kind"] == "cell"
+
+
+DEMO = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples", "demo.ipynb")
+
+
+def test_the_demo_notebook_profiles_every_profiled_cell(tmp_path: os.PathLike) -> None:
+    # What `npm run demo` opens, run top to bottom as "Run All Cells" would
+    # (the lab extension's autoload is replaced by an explicit %load_ext).
+    nb = nbformat.read(DEMO, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell("%load_ext scalene_lab"))
+    client = nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=300, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    profiled = [c for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith(("%%scalene", "%scrun"))]
+    assert len(profiled) >= 6
+    for cell in profiled:
+        profiles = [o["data"][PROFILE_MIME] for o in cell.outputs if o.get("output_type") == "display_data" and PROFILE_MIME in o["data"]]
+        assert len(profiles) == 1, cell.source
+        # Memory is on by default wherever the allocator attaches.
+        assert profiles[0]["memory"] is True and profiles[0]["notebook"]["attach_mode"] == "hot-attach", cell.source
+    errors = [c for c in nb.cells if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.outputs)]
+    assert [c.source.splitlines()[-1] for c in errors] == [
+        'raise ValueError("the profile above still shows the work done before this line")'
+    ]
+    (memory_cell,) = [c for c in profiled if "grid.copy()" in c.source]
+    (profile,) = [o["data"][PROFILE_MIME] for o in memory_cell.outputs if o.get("output_type") == "display_data"]
+    key = profile["notebook"]["profiled_source"]
+    copies = [r for r in profile["files"][key]["lines"] if "grid.copy()" in r["line"]]
+    assert copies and copies[0]["n_copy_mb_s"] > 0
+    assert profile["max_footprint_mb"] > 200
