@@ -1,6 +1,7 @@
 /**
  * scalene-lab in a real JupyterLab: a fresh notebook (no %load_ext) runs a
- * %%scalene cell and the profile renders as a table of the cell's lines.
+ * %%scalene cell and the profile renders as a table of the cell's lines,
+ * with memory columns when the allocator attached.
  */
 import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
@@ -50,6 +51,43 @@ test.describe('%%scalene in JupyterLab', () => {
       'text/html',
       'text/plain'
     ]);
+  });
+});
+
+test.describe('memory in JupyterLab', () => {
+  test('a memory profile shows peak, allocation and copy columns', async ({ page }) => {
+    await page.notebook.createNew('memory.ipynb');
+    // Set through the model: typed brackets would be auto-closed by the editor.
+    const source = [
+      '%%scalene',
+      'blocks = [bytearray(1024 * 1024) for _ in range(120)]',
+      'copies = [bytes(b) for b in blocks]'
+    ].join('\n');
+    await page.notebook.setCell(0, 'code', '');
+    await page.evaluate(text => {
+      const panel = (window as any).jupyterapp.shell.currentWidget;
+      panel.content.widgets[0].model.sharedModel.setSource(text);
+    }, source);
+    await page.notebook.runCell(0, true);
+
+    const profile = page.locator('.jp-OutputArea-output .jp-ScaleneProfile');
+    await expect(profile).toHaveCount(1, { timeout: 60000 });
+    await expect(profile.locator('.jp-ScaleneProfile-summary')).toContainText('memory by hot-attach');
+
+    // The cell's section: its lines' table first, then its functions'.
+    const table = profile.locator('section').first().locator('table').first();
+    const headers = await table.locator('thead th').allTextContents();
+    expect(headers.slice(5, 8)).toEqual(['Peak MB', 'Alloc MB', 'Copy MB/s']);
+
+    // 120 blocks of 1 MiB on the first line, copied once on the second.
+    const rows = table.locator('tbody tr');
+    await expect(rows).toHaveCount(3); // the magic's line, then the cell's two
+    await expect(rows.nth(1).locator('code')).toHaveText('blocks = [bytearray(1024 * 1024) for _ in range(120)]');
+    const alloc = parseFloat((await rows.nth(1).locator('td').nth(6).textContent()) ?? '0');
+    expect(alloc).toBeGreaterThan(108);
+    expect(alloc).toBeLessThan(132);
+    const copy = parseFloat((await rows.nth(2).locator('td').nth(7).textContent()) ?? '0');
+    expect(copy).toBeGreaterThan(0);
   });
 });
 
