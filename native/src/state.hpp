@@ -130,7 +130,10 @@ class ReentryGuard {
 // The slow side of a hook whose fast path did not let it forward: the real
 // call under the re-entry guard (the allocator's own calls to malloc and our
 // bookkeeping pass through), then the sample if one is due. Out of line so
-// the hooks' fast paths stay small enough to forward as tail calls.
+// the hooks' fast paths stay small enough to forward as tail calls. Hooks
+// spell their real call twice (the forward, and the lambda here) on purpose:
+// a shared "forward or guard" helper builds the lambda before the fast path,
+// and a lambda of three captures then spills to the stack on every call.
 template <typename Call>
 __attribute__((noinline)) void* guarded_allocation(uint64_t size, bool python, Call call) {
   ReentryGuard guard;
