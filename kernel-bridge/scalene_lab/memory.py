@@ -272,6 +272,7 @@ class MemorySampler:
         targets = self._targets(site)
         if not targets:
             self.unattributed_mb += mb
+        now = self._now()  # one instant for every timeline this sample lands on
         for line in targets:
             line.malloc_mb += mb
             line.mallocs += 1
@@ -280,12 +281,12 @@ class MemorySampler:
             line.current_mb += mb
             line.peak_mb = max(line.peak_mb, line.current_mb)
             line.footprint_sum += line.current_mb
-            line.timeline.add(self._now(), self.footprint_mb)
+            line.timeline.add(now, self.footprint_mb)
         if self.footprint_mb > self.max_footprint_mb:
             self.max_footprint_mb = self.footprint_mb
             self.max_footprint_line = site[0] if site else None
             self.max_footprint_python_fraction = self.python_mb / self.allocated_mb if self.allocated_mb else 0.0
-        self._record_footprint()
+        self._record_footprint(now)
 
     def _free(self, pointer: int) -> None:
         entry = self._live.pop(pointer, None)
@@ -297,13 +298,13 @@ class MemorySampler:
         for line in self._targets(site):
             line.frees += 1
             line.current_mb -= mb
-        self._record_footprint()
+        self._record_footprint(self._now())
 
     def _now(self) -> float:
         return time.perf_counter() - self.start_time
 
-    def _record_footprint(self) -> None:
-        self.timeline.add(self._now(), max(0.0, self.footprint_mb))
+    def _record_footprint(self, now: float) -> None:
+        self.timeline.add(now, max(0.0, self.footprint_mb))
 
 
 def _rss_mb() -> float:
