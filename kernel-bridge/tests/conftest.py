@@ -12,15 +12,13 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from kernel_session import KernelSession  # noqa: E402
+from kernel_session import KernelSession, loaded_kernel  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelSession]:
     """A kernel with scalene_lab loaded, shared by one test module."""
-    session = KernelSession(cwd=str(tmp_path_factory.mktemp("kernel-cwd")))
-    loaded = session.run("%load_ext scalene_lab")
-    assert loaded.status == "ok", loaded.error
+    session = loaded_kernel(str(tmp_path_factory.mktemp("kernel-cwd")))
     yield session
     session.close()
 
@@ -28,9 +26,7 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelSession]:
 @pytest.fixture
 def fresh_kernel(tmp_path: "os.PathLike[str]") -> Iterator[KernelSession]:
     """A kernel of its own for tests that interrupt or inspect process state."""
-    session = KernelSession(cwd=str(tmp_path))
-    loaded = session.run("%load_ext scalene_lab")
-    assert loaded.status == "ok", loaded.error
+    session = loaded_kernel(str(tmp_path))
     yield session
     session.close()
 
@@ -58,25 +54,12 @@ def preload_kernel_dirs(tmp_path_factory: pytest.TempPathFactory) -> List[str]:
     return [kernels]
 
 
-def _memory_session(mode: str, cwd: str, preload_kernel_dirs: List[str]) -> KernelSession:
-    from scalene_lab.kernelspec import NAME
-
-    if mode == "preload":
-        session = KernelSession(cwd=cwd, kernel_name=NAME, kernel_dirs=preload_kernel_dirs)
-    else:
-        session = KernelSession(cwd=cwd)
-    session.attach_mode = mode
-    loaded = session.run("%load_ext scalene_lab")
-    assert loaded.status == "ok", loaded.error
-    return session
-
-
 @pytest.fixture(scope="module", params=ATTACH_MODES)
 def memory_kernel(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: List[str]
 ) -> Iterator[KernelSession]:
     """A kernel per way in (``attach_mode`` says which), shared by one test module."""
-    session = _memory_session(request.param, str(tmp_path_factory.mktemp("kernel-cwd")), preload_kernel_dirs)
+    session = loaded_kernel(str(tmp_path_factory.mktemp("kernel-cwd")), request.param, preload_kernel_dirs)
     yield session
     session.close()
 
@@ -86,6 +69,6 @@ def fresh_memory_kernel(
     request: pytest.FixtureRequest, tmp_path: "os.PathLike[str]", preload_kernel_dirs: List[str]
 ) -> Iterator[KernelSession]:
     """A kernel of its own per way in, for tests that inspect process state."""
-    session = _memory_session(request.param, str(tmp_path), preload_kernel_dirs)
+    session = loaded_kernel(str(tmp_path), request.param, preload_kernel_dirs)
     yield session
     session.close()

@@ -149,3 +149,19 @@ def line_of(profile: Dict[str, Any], source_key: str, text: str) -> Dict[str, An
 def total(record: Dict[str, Any]) -> float:
     """Python + native + system share of a line, in percent."""
     return float(record["n_cpu_percent_python"] + record["n_cpu_percent_c"] + record["n_sys_percent"])
+
+
+def loaded_kernel(cwd: str, mode: str = "hot-attach", preload_kernel_dirs: Optional[List[str]] = None) -> KernelSession:
+    """A kernel with scalene_lab loaded. ``mode`` says how its memory
+    profiling comes in: "hot-attach" (a plain kernel) or "preload" (the
+    "Python 3 (Scalene)" kernel, from the kernelspec directories given)."""
+    from scalene_lab.kernelspec import NAME
+
+    if mode == "preload":
+        session = KernelSession(cwd=cwd, kernel_name=NAME, kernel_dirs=preload_kernel_dirs)
+    else:
+        session = KernelSession(cwd=cwd)
+    session.attach_mode = mode
+    loaded = session.run("%load_ext scalene_lab")
+    assert loaded.status == "ok", loaded.error
+    return session

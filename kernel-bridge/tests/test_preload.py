@@ -7,17 +7,13 @@ from typing import Iterator, List
 
 import pytest
 
-from kernel_session import KernelSession, line_of
-from scalene_lab.kernelspec import NAME
+from kernel_session import KernelSession, line_of, loaded_kernel
 
 
 @pytest.fixture(scope="module")
 def preloaded(tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: List[str]) -> Iterator[KernelSession]:
-    session = KernelSession(
-        cwd=str(tmp_path_factory.mktemp("cwd")), kernel_name=NAME, kernel_dirs=preload_kernel_dirs
-    )
-    session.attach_mode = "preload"
-    assert session.run("%load_ext scalene_lab\nimport numpy as np").status == "ok"
+    session = loaded_kernel(str(tmp_path_factory.mktemp("cwd")), "preload", preload_kernel_dirs)
+    assert session.run("import numpy as np").status == "ok"
     yield session
     session.close()
 
