@@ -23,15 +23,18 @@
       "type": "shared_library",
       "sources": [
         "src/api.cpp",
+        "src/cpu_sampler.cpp",
+        "src/fault_guard.cpp",
         "src/got_patcher.cpp",
         "src/hooks.cpp",
         "src/preload.cpp",
         "src/python_domains.cpp",
+        "src/python_frames.cpp",
         "src/state.cpp"
       ],
       "cflags_cc": ["-fvisibility=hidden", "-fno-rtti", "-O2", "-fomit-frame-pointer"],
       "ldflags": ["-Wl,-z,nodelete"],
-      "libraries": ["-ldl"]
+      "libraries": ["-ldl", "-lrt"]
     },
     {
       "target_name": "native_tests",

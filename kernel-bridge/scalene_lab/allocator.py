@@ -21,6 +21,16 @@ _LIBRARY = "scalene_lab_alloc.so"
 RECORD_ALLOC = 1
 RECORD_FREE = 2
 RECORD_COPY = 3
+RECORD_CPU = 4
+
+WHERE_LIBRARY = 1  # a CPU sample's program counter was outside the interpreter and libc
+
+FLAG_TRUNCATED = 1
+FLAG_NO_FRAME = 2
+FLAG_UNTRACKED = 4
+FLAG_PROFILER = 8
+
+MAX_FRAMES = 40  # SL_MAX_FRAMES
 
 _DOMAIN_MEM = 1
 _DOMAIN_OBJ = 2
@@ -30,22 +40,79 @@ class AllocatorUnavailable(RuntimeError):
     """Memory profiling cannot attach in this process; the message says why."""
 
 
+class Frame(ctypes.Structure):
+    """``sl_frame`` (native/src/records.hpp)."""
+
+    _fields_ = [("code", ctypes.c_uint64), ("lasti", ctypes.c_int32), ("reserved", ctypes.c_int32)]
+
+
 class Record(ctypes.Structure):
     """``sl_record`` (native/src/records.hpp)."""
 
     _fields_ = [
         ("kind", ctypes.c_uint8),
         ("python", ctypes.c_uint8),
-        ("reserved", ctypes.c_uint16),
+        ("depth", ctypes.c_uint8),
+        ("flags", ctypes.c_uint8),
         ("tid", ctypes.c_uint32),
         ("bytes", ctypes.c_uint64),
         ("pointer", ctypes.c_uint64),
         ("time_ns", ctypes.c_uint64),
+        ("cpu_ns", ctypes.c_uint64),
+        ("wall_ns", ctypes.c_uint64),
+        ("thread_cpu_ns", ctypes.c_uint64),
+        ("process_cpu_ns", ctypes.c_uint64),
+        ("frames", Frame * MAX_FRAMES),
     ]
 
 
-# Record's layout for struct: kind, python, reserved (skipped), tid, bytes, pointer, time_ns.
-_RECORD_LAYOUT = struct.Struct("=BB2xIQQQ")
+# Record's header for struct: kind, python, depth, flags, tid, bytes, pointer,
+# time_ns, cpu_ns, wall_ns, thread_cpu_ns, process_cpu_ns; then the frames.
+_HEADER = struct.Struct("=BBBBIQQQQQQQ")
+_FRAME_SIZE = ctypes.sizeof(Frame)
+_FRAMES_AT = Record.frames.offset
+_RECORD_SIZE = ctypes.sizeof(Record)
+_STACK_LAYOUTS = [struct.Struct("=" + "Qi4x" * depth) for depth in range(MAX_FRAMES + 1)]
+
+# One drained record: the header fields, then the stack as a flat tuple
+# (code address, instruction index, code address, instruction index, ...).
+RawRecord = Tuple[int, int, int, int, int, int, int, int, int, int, int, int, Tuple[int, ...]]
+
+
+class PythonLayout(ctypes.Structure):
+    """``sl_python_layout`` (native/src/records.hpp)."""
+
+    _fields_ = [
+        ("version", ctypes.c_int32),
+        ("instr_is_pointer", ctypes.c_int32),
+        ("tstate_frame", ctypes.c_int64),
+        ("cframe_current", ctypes.c_int64),
+        ("frame_previous", ctypes.c_int64),
+        ("frame_code", ctypes.c_int64),
+        ("frame_instr", ctypes.c_int64),
+        ("frame_owner", ctypes.c_int64),
+        ("code_units", ctypes.c_int64),
+        ("code_bytes", ctypes.c_int64),
+        ("bytes_data", ctypes.c_int64),
+        ("object_type", ctypes.c_int64),
+        ("var_size", ctypes.c_int64),
+        ("code_type", ctypes.c_uint64),
+        ("get_thread_state", ctypes.c_uint64),
+        ("set_interrupt", ctypes.c_uint64),
+    ]
+
+
+class CpuConfig(ctypes.Structure):
+    """``sl_cpu_config`` (native/src/records.hpp)."""
+
+    _fields_ = [
+        ("interval_s", ctypes.c_double),
+        ("signal_number", ctypes.c_int32),
+        ("main_tid", ctypes.c_int32),
+        ("seed", ctypes.c_uint64),
+        ("drain_every", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+    ]
 
 
 class _Config(ctypes.Structure):
@@ -66,6 +133,9 @@ class Stats(ctypes.Structure):
         ("patched_slots", ctypes.c_uint64),
         ("patched_objects", ctypes.c_uint64),
         ("live_sampled", ctypes.c_uint64),
+        ("invalid_stacks", ctypes.c_uint64),
+        ("cpu_samples", ctypes.c_uint64),
+        ("thread_signals", ctypes.c_uint64),
     ]
 
 
@@ -108,16 +178,16 @@ def _preloaded_path() -> Optional[str]:
 
 
 def unsupported_reason() -> Optional[str]:
-    """Why memory profiling cannot work in this interpreter, or None."""
+    """Why the native library (exact CPU sampling, memory) cannot work in this interpreter, or None."""
     if not sys.platform.startswith("linux"):
-        return f"memory profiling needs Linux (this is {sys.platform})"
+        return f"the native sampler needs Linux (this is {sys.platform})"
     if os.uname().machine not in ("x86_64", "aarch64"):
-        return f"memory profiling supports x86-64 and AArch64 (this is {os.uname().machine})"
+        return f"the native sampler supports x86-64 and AArch64 (this is {os.uname().machine})"
     libc, _ = _libc_version()
     if libc != "glibc":
-        return "memory profiling needs glibc (musl and other C libraries are not supported yet)"
+        return "the native sampler needs glibc (musl and other C libraries are not supported yet)"
     if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
-        return "memory profiling does not support free-threaded Python yet"
+        return "free-threaded Python is not supported yet"
     if library_path() is None:
         return "the native allocator is not built (run bash dev/setup.sh)"
     return None
@@ -136,7 +206,10 @@ class NativeAllocator:
     _instance: Optional["NativeAllocator"] = None
 
     def __init__(self, path: str) -> None:
-        self._lib = ctypes.CDLL(path, mode=os.RTLD_LOCAL | getattr(os, "RTLD_NODELETE", 0))
+        # PyDLL: every call keeps the GIL, so nothing of ours runs beside
+        # another thread's Python code (the allocator wrappers are swapped
+        # and the drain consumes records under the GIL).
+        self._lib = ctypes.PyDLL(path, mode=os.RTLD_LOCAL | getattr(os, "RTLD_NODELETE", 0))
         lib = self._lib
         lib.sl_attach.argtypes = [ctypes.POINTER(_Config)]
         lib.sl_attach.restype = ctypes.c_long
@@ -151,7 +224,23 @@ class NativeAllocator:
         lib.sl_set_small_requests_pooled.argtypes = [ctypes.c_int]
         lib.sl_preloaded.argtypes = []
         lib.sl_preloaded.restype = ctypes.c_int
-        self._drain_buffer = (Record * 4096)()
+        lib.sl_set_python_layout.argtypes = [ctypes.POINTER(PythonLayout)]
+        lib.sl_begin_run.argtypes = [ctypes.c_int]
+        lib.sl_end_run.argtypes = []
+        lib.sl_probe_stack.argtypes = [ctypes.POINTER(Record)]
+        lib.sl_probe_stack.restype = ctypes.c_int
+        lib.sl_cpu_start.argtypes = [ctypes.POINTER(CpuConfig)]
+        lib.sl_cpu_start.restype = ctypes.c_int
+        lib.sl_cpu_stop.argtypes = []
+        lib.sl_cpu_running.restype = ctypes.c_int
+        lib.sl_cpu_set_threads.argtypes = [ctypes.POINTER(ctypes.c_int32), ctypes.c_size_t]
+        lib.sl_set_profiler_busy.argtypes = [ctypes.c_int]
+        lib.sl_set_profiler_busy.restype = ctypes.c_int
+        lib.sl_signal_is_free.argtypes = [ctypes.c_int]
+        lib.sl_signal_is_free.restype = ctypes.c_int
+        lib.sl_attached.restype = ctypes.c_int
+        self._drain_buffer = (Record * 512)()
+        self.attached = False
         # Wrapper structs must outlive their installation: kept for the process.
         self._wrappers: List[Tuple[int, int, _PyAllocator, _PyAllocator]] = []
         api = ctypes.pythonapi
@@ -175,11 +264,18 @@ class NativeAllocator:
                 raise AllocatorUnavailable(f"cannot load {path}: {problem}") from None
         return cls._instance
 
-    def attach(self, allocation_window: int, copy_window: int, signal_number: int, notify_tid: int) -> int:
+    @property
+    def lib(self) -> ctypes.PyDLL:
+        """The loaded library, for the CPU sampler and the drain."""
+        return self._lib
+
+    def attach(self, allocation_window: int, copy_window: int, notify_tid: int) -> int:
         """Patch every loaded object and wrap Python's allocators; returns patched slots."""
-        config = _Config(allocation_window, copy_window, signal_number, notify_tid)
+        config = _Config(allocation_window, copy_window, 0, notify_tid)
+        self.attached = True  # set first: a detach after any failure below undoes what was done
         patched = int(self._lib.sl_attach(ctypes.byref(config)))
         if patched < 0:
+            self.detach()
             raise AllocatorUnavailable("the C library's allocation functions could not be resolved")
         self._wrap_python()
         return patched
@@ -194,19 +290,26 @@ class NativeAllocator:
         self._lib.sl_set_sampling(1 if enabled else 0)
 
     def detach(self) -> None:
-        """Unwrap Python's allocators and restore every patched slot."""
+        """Unwrap Python's allocators and restore every patched slot; idempotent."""
         self.set_sampling(False)
         self._unwrap_python()
-        self._lib.sl_detach()
+        if self.attached:
+            self.attached = False
+            self._lib.sl_detach()
 
-    def drain(self) -> List[Tuple[int, int, int, int, int, int]]:
-        """Every pending record as (kind, python, tid, bytes, pointer, time_ns)."""
-        out: List[Tuple[int, int, int, int, int, int]] = []
+    def drain(self) -> List[RawRecord]:
+        """Every pending record, oldest first."""
+        out: List[RawRecord] = []
         buffer = self._drain_buffer
-        raw = memoryview(buffer).cast("B")  # one unpack per record, not six ctypes lookups
+        raw = memoryview(buffer).cast("B")
+        header = _HEADER.unpack_from
         while True:
             count = int(self._lib.sl_drain(buffer, len(buffer)))
-            out.extend(_RECORD_LAYOUT.iter_unpack(raw[: count * _RECORD_LAYOUT.size]))
+            for index in range(count):
+                at = index * _RECORD_SIZE
+                fields = header(raw, at)
+                stack = _STACK_LAYOUTS[fields[2]].unpack_from(raw, at + _FRAMES_AT)
+                out.append(fields + (stack,))
             if count < len(buffer):
                 return out
 
@@ -225,25 +328,43 @@ class NativeAllocator:
             wrapper = _PyAllocator()
             slot = int(self._lib.sl_wrap_python_allocator(ctypes.byref(current), ctypes.byref(wrapper)))
             if slot < 0:
-                self._unwrap_python()
+                self.detach()
                 raise AllocatorUnavailable("too many allocator wrappers are still held by other tools")
-            api.PyMem_SetAllocator(domain, ctypes.byref(wrapper))
+            # Recorded before it is installed: whatever interrupts this, the
+            # detach that follows finds it (installed or not) and undoes it.
             self._wrappers.append((domain, slot, current, wrapper))
+            api.PyMem_SetAllocator(domain, ctypes.byref(wrapper))
 
     def _unwrap_python(self) -> None:
         api = ctypes.pythonapi
         while self._wrappers:
-            domain, slot, original, wrapper = self._wrappers.pop()
+            domain, slot, original, wrapper = self._wrappers[-1]
             now = _PyAllocator()
             api.PyMem_GetAllocator(domain, ctypes.byref(now))
-            if now.malloc == wrapper.malloc and now.ctx == wrapper.ctx:
+            if _same(now, wrapper):
                 api.PyMem_SetAllocator(domain, ctypes.byref(original))
-                self._lib.sl_release_python_allocator(slot)
-            else:
-                # Another tool (tracemalloc, say) wrapped ours since: leave our
-                # wrapper in its chain as a pass-through (sampling is off) and
-                # keep its slot taken for good.
-                _PINNED.append((original, wrapper))
+            elif _same(now, original):
+                pass  # never installed (interrupted in between)
+            elif now.ctx:
+                # Another tool wrapped ours since (tracemalloc started inside
+                # the cell). tracemalloc keeps the allocator it wrapped in the
+                # struct its ctx points at: where that struct is exactly our
+                # wrapper, ours is spliced out of its chain by pointing it at
+                # what ours forwarded to. Any other chain is left alone; ours
+                # then stays in it as a pass-through (sampling is off).
+                beneath = _PyAllocator.from_address(now.ctx)
+                if _same(beneath, wrapper):
+                    ctypes.memmove(now.ctx, ctypes.byref(original), ctypes.sizeof(_PyAllocator))
+                else:
+                    _PINNED.append((original, wrapper))
+                    self._wrappers.pop()
+                    continue
+            self._wrappers.pop()
+            self._lib.sl_release_python_allocator(slot)
+
+
+def _same(a: _PyAllocator, b: _PyAllocator) -> bool:
+    return (a.ctx, a.malloc, a.calloc, a.realloc, a.free) == (b.ctx, b.malloc, b.calloc, b.realloc, b.free)
 
 
 def _pymalloc_pools_small_requests() -> bool:

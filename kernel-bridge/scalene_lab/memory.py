@@ -1,19 +1,19 @@
-"""Memory sampler: drains the native allocator's records and charges them
-to the user's lines.
+"""Memory sampler: charges the native allocator's records to the user's lines.
 
-The allocator raises a real-time signal at the kernel's main thread after a
-sample; the handler (between bytecodes, like the CPU sampler's) drains the
-buffer. An allocation by the main thread is charged to the line it is on;
-one by a thread the cell started, to that thread's current user line;
-allocations by threads that existed before the run (the kernel's own) are
-left out. Frees are matched to the sampled block they release, so a line's
-live footprint (and the run's) falls when memory is freed later.
+Every allocation and copy record carries the allocating thread's Python
+stack, read by the hook at the instant of the allocation, so it is charged
+to the line that made it, on the main thread and on every thread the cell
+started, however late the drain (session.py) runs. Allocations by threads
+that existed before the run (the kernel's own) are left out. Frees are
+matched to the sampled block they release, so a line's live footprint (and
+the run's) falls when memory is freed later. Where the frame layout is
+unknown, records carry no stack and are charged to the line each thread is
+on when they are drained.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 from array import array
 import sys
 import threading
@@ -21,9 +21,10 @@ import time
 from types import CodeType, FrameType
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
-from .allocator import RECORD_ALLOC, RECORD_COPY, RECORD_FREE, NativeAllocator
+from .allocator import FLAG_NO_FRAME, FLAG_TRUNCATED, FLAG_UNTRACKED, RECORD_ALLOC, RECORD_COPY, RECORD_FREE, NativeAllocator, RawRecord
+from .code_table import CodeTable
 from .frames import user_frame
-from .timer import free_realtime_signal
+from .stacks import user_site
 
 MB = 1024.0 * 1024.0
 MAX_TIMELINE = 100  # points shown per timeline, as Scalene's sparklines
@@ -101,14 +102,14 @@ class MemorySampler:
         copy_window: int,
         is_user_file: Callable[[str], bool],
         boundary: Optional[CodeType] = None,
+        table: Optional[CodeTable] = None,
     ) -> None:
+        self._table = table
         self.allocation_window = allocation_window
         self.copy_window = copy_window
         self._is_user_file = is_user_file
         self._boundary = boundary
         self._allocator: Optional[NativeAllocator] = None
-        self._signum = 0
-        self._previous_handler: signal._HANDLER = None
         self._baseline_tids: Set[int] = set()
         self._main_tid = 0
         self._live: Dict[int, Tuple[Optional[Site], float]] = {}
@@ -124,6 +125,7 @@ class MemorySampler:
         self.allocated_mb = 0.0
         self.python_mb = 0.0
         self.freed_mb = 0.0
+        self.untracked_mb = 0.0
         self.alloc_samples = 0
         self.excluded_mb = 0.0
         self.unattributed_mb = 0.0
@@ -136,53 +138,51 @@ class MemorySampler:
         self.attach_mode = "hot-attach"
         self.buffer_overflow = 0
         self.table_refused = 0
+        self.invalid_stacks = 0
 
-    def start(self) -> None:
-        """Attach: patch, wrap, install the drain handler, start sampling (main thread)."""
-        allocator = NativeAllocator.load()
-        signum = free_realtime_signal()
-        if signum is None:
-            from .allocator import AllocatorUnavailable
-
-            raise AllocatorUnavailable("no free real-time signal for the allocator to notify with")
+    def start(self, allocator: NativeAllocator) -> None:
+        """Attach: patch, wrap and start sampling (main thread; the session drains)."""
         self._baseline_tids = {t.native_id for t in threading.enumerate() if t.native_id is not None}
         self._main_tid = threading.get_native_id()
-        self._previous_handler = signal.signal(signum, self._on_signal)
-        self._signum = signum
         self.rss_start_mb = _rss_mb()
         self.start_time = time.perf_counter()
-        try:
-            self.patched_slots = allocator.attach(self.allocation_window, self.copy_window, signum, self._main_tid)
-        except BaseException:
-            signal.signal(signum, self._previous_handler)
-            raise
-        self._allocator = allocator
+        self._allocator = allocator  # first: a stop after any failure below detaches
+        self.patched_slots = allocator.attach(self.allocation_window, self.copy_window, self._main_tid)
         self.attach_mode = "preload" if allocator.preloaded else "hot-attach"
         self.patched_objects = int(allocator.stats().patched_objects)
         allocator.set_sampling(True)
 
-    def stop(self, frame: Optional[FrameType] = None) -> None:
-        """Stop sampling, charge what is left, detach and restore; idempotent."""
+    def pause(self) -> None:
+        """Stop taking samples (frees of sampled blocks are still matched)."""
+        if self._allocator is not None:
+            self._allocator.set_sampling(False)
+
+    def stop(self) -> None:
+        """Detach and restore (after the last drain); idempotent."""
         allocator, self._allocator = self._allocator, None
         if allocator is None:
             return
         try:
             allocator.set_sampling(False)
-            self._process(allocator.drain(), frame)
             stats = allocator.stats()
             self.buffer_overflow = int(stats.buffer_overflow)
             self.table_refused = int(stats.table_refused)
+            self.invalid_stacks = int(stats.invalid_stacks)
         finally:
             allocator.detach()
-            signal.signal(self._signum, self._previous_handler)
             self.rss_end_mb = _rss_mb()
+
+    @property
+    def net_mb(self) -> float:
+        """Sampled memory still live at the end: allocated, less freed and untracked."""
+        return self.allocated_mb - self.freed_mb - self.untracked_mb
 
     @property
     def growth_rate(self) -> float:
         """Percent of the run's sampled allocation volume it did not free."""
         if not self.allocated_mb:
             return 0.0
-        return 100.0 * (self.allocated_mb - self.freed_mb) / self.allocated_mb
+        return 100.0 * max(0.0, self.net_mb) / self.allocated_mb
 
     @property
     def coverage(self) -> Optional[float]:
@@ -190,16 +190,19 @@ class MemorySampler:
         rss_growth = self.rss_end_mb - self.rss_start_mb
         if rss_growth < 8.0:
             return None
-        return max(0.0, self.allocated_mb - self.freed_mb) / rss_growth
+        return max(0.0, self.net_mb) / rss_growth
 
-    def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
-        allocator = self._allocator
-        if allocator is None:
-            return
-        try:
-            self._process(allocator.drain(), frame)
-        except Exception:  # a profiler bug must never surface in the user's code
-            pass
+    def _site_of(self, stack: Tuple[int, ...], boundary: Optional[CodeType], truncated: bool) -> Optional[Site]:
+        assert self._table is not None
+        found = user_site(self._table, stack, self._is_user_file, boundary, truncated)
+        if found is None:
+            return None
+        info, lasti = found
+        code = info.code
+        function = None
+        if code.co_name != "<module>":
+            function = (code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
+        return (code.co_filename, info.line_at(lasti)), function
 
     def _user_line(self, frame: Optional[FrameType], boundary: Optional[CodeType]) -> Optional[Site]:
         found = user_frame(frame, self._is_user_file, boundary)
@@ -219,21 +222,35 @@ class MemorySampler:
                 lines[thread.native_id] = self._user_line(by_ident[thread.ident], None)
         return lines
 
-    def _process(self, records: List[Tuple[int, int, int, int, int, int]], frame: Optional[FrameType]) -> None:
+    def process(self, records: List[RawRecord], frame: Optional[FrameType]) -> None:
+        """Charge drained allocation, free and copy records (``frame``: where the
+        main thread was when drained, used only for records without a stack)."""
         if not records:
             return
-        main_line = self._user_line(frame, self._boundary)
+        if self._table is not None:
+            for record in records:
+                if record[2]:
+                    self._table.resolve(record[12][0::2])
+        main_line: Optional[Site] = None
+        main_line_known = False
         other_lines: Optional[Dict[int, Optional[Site]]] = None
-        for kind, python, tid, size, pointer, time_ns in records:
+        for kind, python, depth, flags, tid, size, pointer, time_ns, _c, _w, _t, _p, stack in records:
             mb = size / MB
+            when = time_ns / 1e9 - self.start_time
             if kind == RECORD_FREE:
-                self._free(pointer)
+                self._free(pointer, when)
                 continue
-            if tid == self._main_tid:
-                line = main_line
-            elif tid in self._baseline_tids:
+            if tid != self._main_tid and tid in self._baseline_tids:
                 self.excluded_mb += mb  # the kernel's own threads
                 continue
+            line: Optional[Site]
+            if depth or (self._table is not None and not flags & FLAG_NO_FRAME):
+                boundary = self._boundary if tid == self._main_tid else None
+                line = self._site_of(stack, boundary, bool(flags & FLAG_TRUNCATED))
+            elif tid == self._main_tid:
+                if not main_line_known:
+                    main_line, main_line_known = self._user_line(frame, self._boundary), True
+                line = main_line
             else:
                 if other_lines is None:
                     other_lines = self._thread_lines()
@@ -245,7 +262,7 @@ class MemorySampler:
                     target.copy_mb += mb
                 continue
             if kind == RECORD_ALLOC:
-                self._allocate(line, pointer, mb, bool(python))
+                self._allocate(line, pointer, mb, bool(python), when, bool(flags & FLAG_UNTRACKED))
 
     def _targets(self, site: Optional[Site]) -> List[LineMemory]:
         """The line's accumulator and, inside a function, the function's."""
@@ -262,17 +279,26 @@ class MemorySampler:
             total = self.functions[function] = LineMemory()
         return [line, total]
 
-    def _allocate(self, site: Optional[Site], pointer: int, mb: float, python: bool) -> None:
+    def _allocate(self, site: Optional[Site], pointer: int, mb: float, python: bool, now: float, untracked: bool) -> None:
         self.alloc_samples += 1
         self.allocated_mb += mb
         if python:
             self.python_mb += mb
-        self.footprint_mb += mb
-        self._live[pointer] = (site, mb)
         targets = self._targets(site)
         if not targets:
             self.unattributed_mb += mb
-        now = self._now()  # one instant for every timeline this sample lands on
+        if untracked:
+            # Its free cannot be matched: allocated, never live.
+            self.untracked_mb += mb
+            for line in targets:
+                line.malloc_mb += mb
+                line.mallocs += 1
+                line.frees += 1
+                if python:
+                    line.python_mb += mb
+            return
+        self.footprint_mb += mb
+        self._live[pointer] = (site, mb)
         for line in targets:
             line.malloc_mb += mb
             line.mallocs += 1
@@ -288,7 +314,7 @@ class MemorySampler:
             self.max_footprint_python_fraction = self.python_mb / self.allocated_mb if self.allocated_mb else 0.0
         self._record_footprint(now)
 
-    def _free(self, pointer: int) -> None:
+    def _free(self, pointer: int, now: float) -> None:
         entry = self._live.pop(pointer, None)
         if entry is None:
             return  # sampled before this run
@@ -298,10 +324,7 @@ class MemorySampler:
         for line in self._targets(site):
             line.frees += 1
             line.current_mb -= mb
-        self._record_footprint(self._now())
-
-    def _now(self) -> float:
-        return time.perf_counter() - self.start_time
+        self._record_footprint(now)
 
     def _record_footprint(self, now: float) -> None:
         self.timeline.add(now, max(0.0, self.footprint_mb))

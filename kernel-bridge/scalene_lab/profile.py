@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import __version__
 from .options import ProfileOptions
 from .regions import SourceFacts, analyse
 from .memory import LineMemory, MemorySampler
+from .exact_sampler import ExactCpuSampler
 from .sampler import CpuSampler
 from .sources import Source, SourceResolver
 from .stats import TimeAccumulator
@@ -106,7 +107,7 @@ def _line_record(
 
 
 def build_profile(
-    sampler: CpuSampler,
+    sampler: Union[CpuSampler, ExactCpuSampler],
     resolver: SourceResolver,
     options: ProfileOptions,
     run: RunInfo,
@@ -197,6 +198,9 @@ def build_profile(
                 "total_time_s": total,
                 "unattributed_time_s": sampler.unattributed_time,
                 "handler_errors": sampler.handler_errors,
+                "method": getattr(sampler, "method", "signal-delay"),
+                "profiler_time_s": getattr(sampler, "profiler_time", 0.0),
+                "invalid_stacks": getattr(sampler, "invalid_stacks", 0),
             },
         },
     }
@@ -208,7 +212,7 @@ def build_profile(
 def _add_memory(profile: Dict[str, Any], memory: MemorySampler, resolver: SourceResolver, elapsed: float) -> None:
     """Scalene's top-level memory fields, and how the allocator was attached."""
     peak_line = memory.max_footprint_line
-    growth = memory.allocated_mb - memory.freed_mb
+    growth = memory.net_mb
     profile.update(
         {
             "memory": True,
@@ -234,6 +238,8 @@ def _add_memory(profile: Dict[str, Any], memory: MemorySampler, resolver: Source
         "patched_objects": memory.patched_objects,
         "buffer_overflow": memory.buffer_overflow,
         "table_refused": memory.table_refused,
+        "untracked_mb": memory.untracked_mb,
+        "invalid_stacks": memory.invalid_stacks,
         "kernel_threads_mb": memory.excluded_mb,
         "unattributed_mb": memory.unattributed_mb,
     }

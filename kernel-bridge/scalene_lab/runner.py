@@ -17,17 +17,16 @@ from types import CodeType, FrameType
 from typing import Any, List, Optional, Tuple
 
 from .code_filter import CodeFilter
-from .allocator import AllocatorUnavailable
 from .display import publish
 from .extension import registry
-from .memory import MemorySampler
-from .options import DEFAULT_COPY_WINDOW, ProfileOptions
+from .interrupts import DeferredInterrupts
+from .options import ProfileOptions
 from .profile import RunInfo, build_profile
-from .sampler import CpuSampler
+from .session import ProfileSession
 from .sources import SourceResolver, cell_text
 from .timer import TimerUnavailable
 
-_active: Optional[CpuSampler] = None
+_active: Optional[ProfileSession] = None
 
 
 @dataclass
@@ -158,63 +157,35 @@ def run_profiled(
         return _execute(shell, compiled)
 
     resolver = SourceResolver(shell, registry, number)
-    sampler = CpuSampler(
-        options.cpu_sampling_rate, CodeFilter(options, resolver.is_cell), boundary=_execute.__code__
-    )
     run = RunInfo(magic=magic, profiled_filename=compiled.filename, messages=options.notices())
     for notice in run.messages:
         print(f"scalene-lab: {notice}", file=sys.stderr)
-    # Attach memory first and detach it last, so the CPU profile never
-    # charges the patching work to the user's lines.
-    memory = _start_memory(options, resolver, run)
+    roots = [code for code in (compiled.body, compiled.last_expression) if code is not None]
+    session = ProfileSession(options, CodeFilter(options, resolver.is_cell), _execute.__code__, roots, run.messages)
     try:
         run.start_time_absolute = time.time()
-        sampler.start()
+        session.start()
     except (TimerUnavailable, ValueError, OSError) as problem:
-        _stop(memory, sampler)
+        session.stop()
         print(f"scalene-lab: cannot sample CPU here ({problem}); running unprofiled.", file=sys.stderr)
         return _execute(shell, compiled)
-    _active = sampler
+    except BaseException:
+        session.stop()
+        raise
+    _active = session
     try:
         result = _execute(shell, compiled)
     except BaseException as exc:
-        _stop(memory, sampler)
         run.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
         run.error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         raise
     finally:
-        _stop(memory, sampler)
-        _active = None
-        _report(sampler, memory, resolver, options, run)
+        try:
+            session.stop()
+        finally:
+            _active = None
+            _report(session, resolver, options, run)
     return result
-
-
-def _start_memory(options: ProfileOptions, resolver: SourceResolver, run: RunInfo) -> Optional[MemorySampler]:
-    """Attach the native allocator when --memory asks; say why in one line if it cannot."""
-    if not options.memory or options.cpu_only:
-        return None
-    memory = MemorySampler(
-        options.allocation_sampling_window,
-        DEFAULT_COPY_WINDOW,
-        CodeFilter(options, resolver.is_cell),
-        boundary=_execute.__code__,
-    )
-    try:
-        memory.start()
-    except (AllocatorUnavailable, OSError, ValueError) as problem:
-        notice = f"memory profiling is not available here ({problem}); profiling CPU only."
-        run.messages.append(notice)
-        print(f"scalene-lab: {notice}", file=sys.stderr)
-        return None
-    return memory
-
-
-def _stop(memory: Optional[MemorySampler], sampler: CpuSampler) -> None:
-    try:
-        sampler.stop()
-    finally:
-        if memory is not None:
-            memory.stop()
 
 
 def _execute(shell: Any, compiled: Compiled) -> Any:
@@ -225,16 +196,16 @@ def _execute(shell: Any, compiled: Compiled) -> Any:
     return None
 
 
-def _report(
-    sampler: CpuSampler,
-    memory: Optional[MemorySampler],
-    resolver: SourceResolver,
-    options: ProfileOptions,
-    run: RunInfo,
-) -> None:
+def _report(session: ProfileSession, resolver: SourceResolver, options: ProfileOptions, run: RunInfo) -> None:
     """Build and show the profile; a failure here must not hide the user's result."""
+    __tracebackhide__ = True  # noqa: F841
+    if session.cpu is None:
+        return
     try:
-        profile = build_profile(sampler, resolver, options, run, memory)
-        publish(profile, options)
+        with DeferredInterrupts():
+            profile = build_profile(session.cpu, resolver, options, run, session.memory)
+            publish(profile, options)
+    except KeyboardInterrupt:
+        raise
     except Exception as problem:  # our bug: say so in one line, keep the user's outcome
         print(f"scalene-lab: could not produce the profile: {problem!r}", file=sys.stderr)

@@ -60,7 +60,10 @@ def _function_name(code: CodeType) -> str:
 
 
 class CpuSampler:
-    """Collects CPU samples between :meth:`start` and :meth:`stop`."""
+    """Collects CPU samples between :meth:`start` and :meth:`stop` (the
+    fallback where the native sampler cannot read frames)."""
+
+    method = "signal-delay"
 
     def __init__(
         self,

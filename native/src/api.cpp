@@ -1,12 +1,17 @@
 // api.cpp: the C ABI the kernel side calls through ctypes. The only
 // extern "C" symbols of the library; everything else is hidden.
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 
 #include <cstring>
 
+#include "cpu_sampler.hpp"
+#include "fault_guard.hpp"
 #include "got_patcher.hpp"
 #include "hooks.hpp"
 #include "python_domains.hpp"
+#include "python_frames.hpp"
 #include "records.hpp"
 #include "state.hpp"
 
@@ -15,37 +20,95 @@ using namespace scalene_lab;
 namespace {
 
 // A forked child inherits the hooks but nobody drains its buffer: it stops
-// sampling at once and never signals the parent's threads.
+// sampling at once and never trips the parent's handler.
 void stop_in_child() {
   g_sampling.store(false, std::memory_order_relaxed);
   state().signal_number.store(0, std::memory_order_relaxed);
 }
 
+void install_fork_handler() {
+  static bool installed = false;
+  if (!installed) {
+    pthread_atfork(nullptr, nullptr, &stop_in_child);
+    installed = true;
+  }
+}
+
+// Whether attach holds the fault guard (detach gives it back once).
+bool g_attach_guarded = false;
+
 }  // namespace
 
 #define SL_EXPORT extern "C" __attribute__((visibility("default")))
 
-// Resolve the real functions and patch every loaded object. Returns the
-// number of patched slots, or -1 if the real functions cannot be found.
-SL_EXPORT long sl_attach(const sl_config* config) {
-  static bool fork_handler_installed = false;
-  if (!resolve_real_functions()) return -1;
-  if (!fork_handler_installed) {
-    pthread_atfork(nullptr, nullptr, &stop_in_child);
-    fork_handler_installed = true;
-  }
+// Where CPython keeps frames in this interpreter (see records.hpp). Set
+// before anything samples.
+SL_EXPORT void sl_set_python_layout(const sl_python_layout* layout) { set_python_layout(*layout); }
+
+// The drain signal: its Python-level handler is tripped when records wait.
+// Each run starts with every per-run counter at zero.
+SL_EXPORT void sl_begin_run(int signal_number) {
+  install_fork_handler();
   State& shared = state();
-  shared.allocation_window.store(config->allocation_window, std::memory_order_relaxed);
-  shared.copy_window.store(config->copy_window, std::memory_order_relaxed);
-  shared.signal_number.store(config->signal_number, std::memory_order_relaxed);
-  shared.notify_tid.store(config->notify_tid, std::memory_order_relaxed);
+  shared.signal_number.store(signal_number, std::memory_order_relaxed);
   shared.signal_pending.store(false, std::memory_order_relaxed);
-  shared.live.clear();
-  g_live_blocks.store(0, std::memory_order_relaxed);
-  g_free_filter.clear();
+  shared.pending_records.store(0, std::memory_order_relaxed);
   sl_record stale{};
   while (shared.buffer.pop(stale)) {
   }
+  shared.buffer.reset_overflow();
+  reset_invalid_stacks();
+}
+
+// No more drain requests (the kernel side drains what is left itself).
+SL_EXPORT void sl_end_run(void) { state().signal_number.store(0, std::memory_order_relaxed); }
+
+// Read the calling thread's stack into `out` (the kernel side checks the
+// layout against its own frames with this); returns the depth or -1.
+SL_EXPORT int sl_probe_stack(sl_record* out) {
+  std::memset(out, 0, sizeof *out);
+  if (!acquire_fault_guard()) return -1;
+  const bool ok = capture_stack(python_layout(), current_thread_state(), out);
+  release_fault_guard();
+  return ok ? out->depth : -1;
+}
+
+// Arm the CPU sampler (cpu_sampler.hpp); 0 on success, else errno.
+SL_EXPORT int sl_cpu_start(const sl_cpu_config* config) { return cpu_start(*config) ? 0 : (errno ? errno : -1); }
+
+// Disarm it; idempotent, and safe to call when it never started.
+SL_EXPORT void sl_cpu_stop(void) { cpu_stop(); }
+
+SL_EXPORT int sl_cpu_running(void) { return cpu_running() ? 1 : 0; }
+
+// The cell's threads (kernel tids) that get CPU samples too.
+SL_EXPORT void sl_cpu_set_threads(const int32_t* tids, size_t count) { cpu_set_threads(tids, count); }
+
+// Whether the calling thread's allocations and samples are the profiler's
+// own (set around the kernel side's drain); returns the previous value.
+SL_EXPORT int sl_set_profiler_busy(int busy) {
+  ThreadState& thread = thread_state();
+  const bool previous = thread.busy;
+  thread.busy = busy != 0;
+  return previous ? 1 : 0;
+}
+
+// Resolve the real functions and patch every loaded object. Returns the
+// number of patched slots, or -1 if the real functions cannot be found.
+SL_EXPORT long sl_attach(const sl_config* config) {
+  if (!resolve_real_functions()) return -1;
+  if (!g_attach_guarded) {
+    if (!acquire_fault_guard()) return -1;
+    g_attach_guarded = true;
+  }
+  install_fork_handler();
+  State& shared = state();
+  shared.allocation_window.store(config->allocation_window, std::memory_order_relaxed);
+  shared.copy_window.store(config->copy_window, std::memory_order_relaxed);
+  shared.notify_tid.store(config->notify_tid, std::memory_order_relaxed);
+  shared.live.clear();
+  g_live_blocks.store(0, std::memory_order_relaxed);
+  g_free_filter.clear();
   g_generation.fetch_add(1, std::memory_order_acq_rel);
   return static_cast<long>(patch_all_objects(!is_preloaded()));
 }
@@ -59,14 +122,19 @@ SL_EXPORT void sl_set_sampling(int enabled) { g_sampling.store(enabled != 0, std
 // Put every patched slot back; no more records are produced after this.
 SL_EXPORT void sl_detach(void) {
   g_sampling.store(false, std::memory_order_release);
-  state().signal_number.store(0, std::memory_order_relaxed);
   unpatch_all_objects();
+  if (g_attach_guarded) {
+    g_attach_guarded = false;
+    release_fault_guard();
+  }
 }
 
-// Move up to `capacity` records into `out`; returns how many.
+// Move up to `capacity` records into `out`; returns how many. One consumer
+// at a time (the kernel side guards its drain against re-entry).
 SL_EXPORT size_t sl_drain(sl_record* out, size_t capacity) {
   State& shared = state();
   shared.signal_pending.store(false, std::memory_order_release);
+  shared.pending_records.store(0, std::memory_order_relaxed);
   size_t count = 0;
   while (count < capacity && shared.buffer.pop(out[count])) ++count;
   return count;
@@ -80,6 +148,9 @@ SL_EXPORT void sl_get_stats(sl_stats* out) {
   out->patched_slots = counts.slots;
   out->patched_objects = counts.objects;
   out->live_sampled = shared.live.size();
+  out->invalid_stacks = invalid_stacks();
+  out->cpu_samples = cpu_samples();
+  out->thread_signals = cpu_thread_signals();
 }
 
 // Fill `wrapper` (a PyMemAllocatorEx) to wrap `current`; returns its slot or -1.
@@ -92,3 +163,15 @@ SL_EXPORT void sl_set_small_requests_pooled(int pooled) { set_small_requests_poo
 
 // The wrapper of `slot` is no longer installed anywhere.
 SL_EXPORT void sl_release_python_allocator(int slot) { release_python_slot(slot); }
+
+// 1 when nobody (Python or native) has a handler for `signal_number`.
+SL_EXPORT int sl_signal_is_free(int signal_number) {
+  struct sigaction current;
+  if (sigaction(signal_number, nullptr, &current) != 0) return 0;
+  return (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_DFL) ? 1 : 0;
+}
+
+// 1 while any hook is installed or sampling is on (a leftover to clean up).
+SL_EXPORT int sl_attached(void) {
+  return (patch_counts().slots > 0 || g_sampling.load(std::memory_order_relaxed)) ? 1 : 0;
+}

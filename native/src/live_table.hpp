@@ -74,6 +74,7 @@ class LiveTable {
   void clear() {
     for (auto& slot : slots_) slot.key.store(kEmpty, std::memory_order_relaxed);
     size_.store(0, std::memory_order_release);
+    refused_.store(0, std::memory_order_relaxed);  // counts are per run
   }
 
   size_t size() const { return size_.load(std::memory_order_relaxed); }

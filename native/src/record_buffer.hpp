@@ -58,6 +58,9 @@ class RecordBuffer {
 
   uint64_t overflow() const { return overflow_.load(std::memory_order_relaxed); }
 
+  // Start counting lost records afresh (each run reports its own).
+  void reset_overflow() { overflow_.store(0, std::memory_order_relaxed); }
+
  private:
   static constexpr size_t kMask = Capacity - 1;
 

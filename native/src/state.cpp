@@ -2,6 +2,9 @@
 // allocation hooks: no allocation, no locks, no exceptions.
 #include "state.hpp"
 
+#include "cpu_sampler.hpp"
+#include "python_frames.hpp"
+
 #include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -43,24 +46,26 @@ ThreadState& current_samplers() {
   return thread;
 }
 
-// Allocations and copies are charged to the line running when they are
-// drained, so they ask for a prompt drain; frees carry their block and can
-// wait for the next one.
-void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer) {
+// Every record carries the allocating thread's Python stack, read here at
+// the instant of the allocation, so it is charged to the line that made it
+// however late the drain runs. The kernel side is asked to drain once a
+// quarter of the buffer is waiting.
+void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t flags) {
   State& shared = state();
   sl_record record{};
   record.kind = kind;
   record.python = python ? 1 : 0;
+  record.flags = flags;
   record.tid = current_tid();
   record.bytes = bytes;
   record.pointer = pointer;
   record.time_ns = now_ns();
-  shared.buffer.push(record);
-  // One signal at a time: the kernel side drains everything it finds.
-  const int signum = shared.signal_number.load(std::memory_order_relaxed);
-  if (kind != SL_FREE && signum > 0 && !shared.signal_pending.exchange(true, std::memory_order_acq_rel)) {
-    syscall(SYS_tgkill, getpid(), shared.notify_tid.load(std::memory_order_relaxed), signum);
-  }
+  if (kind != SL_FREE) capture_stack(python_layout(), current_thread_state(), &record);
+  if (!shared.buffer.push(record)) return;
+  // Without a frame reader the drain attributes by where the thread is when
+  // it runs, so it is asked for at once; with one, only as the buffer fills.
+  const uint64_t waiting = shared.pending_records.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (waiting >= kDrainThreshold || (kind != SL_FREE && python_layout().version == 0)) request_drain();
 }
 
 }  // namespace
@@ -69,12 +74,16 @@ void on_allocation_slow(void* pointer, uint64_t size, bool python) {
   const uint64_t bytes = current_samplers().allocations.on_bytes(size);
   if (bytes == 0) return;
   g_free_filter.raise(pointer);
+  uint8_t flags = 0;
   if (state().live.insert(reinterpret_cast<uintptr_t>(pointer), bytes)) {
     g_live_blocks.fetch_add(1, std::memory_order_relaxed);
   } else {
+    // No room to match its free later: it is reported as allocated but
+    // never counted as live, so it cannot look like growth or a leak.
     g_free_filter.lower(pointer);
+    flags = SL_FLAG_UNTRACKED;
   }
-  push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer));
+  push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer), flags);
 }
 
 void on_free_slow(void* pointer) {
@@ -84,12 +93,12 @@ void on_free_slow(void* pointer) {
   if (bytes == 0) return;
   g_free_filter.lower(pointer);
   g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
-  push(SL_FREE, false, bytes, reinterpret_cast<uintptr_t>(pointer));
+  push(SL_FREE, false, bytes, reinterpret_cast<uintptr_t>(pointer), 0);
 }
 
 void on_copy_slow(uint64_t size) {
   const uint64_t bytes = current_samplers().copies.on_bytes(size);
-  if (bytes != 0) push(SL_COPY, false, bytes, 0);
+  if (bytes != 0) push(SL_COPY, false, bytes, 0, 0);
 }
 
 }  // namespace scalene_lab

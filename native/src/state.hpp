@@ -14,7 +14,10 @@
 
 namespace scalene_lab {
 
-constexpr size_t kBufferCapacity = size_t{1} << 16;
+// Records carry a stack (about 700 bytes each): 8192 of them is under 6 MiB.
+constexpr size_t kBufferCapacity = size_t{1} << 13;
+// Pending records at which the kernel side is asked to drain.
+constexpr uint64_t kDrainThreshold = kBufferCapacity / 4;
 constexpr size_t kLiveCapacity = size_t{1} << 18;
 
 struct State {
@@ -22,7 +25,8 @@ struct State {
   std::atomic<uint64_t> copy_window{7 << 20};
   std::atomic<int> signal_number{0};
   std::atomic<int> notify_tid{0};
-  std::atomic<bool> signal_pending{false};
+  std::atomic<bool> signal_pending{false};  // a drain was requested and has not run yet
+  std::atomic<uint64_t> pending_records{0};  // pushed since the last drain
   RecordBuffer<sl_record, kBufferCapacity> buffer;
   LiveTable<kLiveCapacity> live;
 };

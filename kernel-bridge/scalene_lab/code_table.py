@@ -1,0 +1,155 @@
+"""From the native reader's frames (code object address, instruction index)
+to code objects, lines and what the instruction does.
+
+A sample names its code objects by address. An address is only turned back
+into an object when that object is known to be alive: it is on a thread's
+stack now, it is reachable from the profiled code, or a function, generator
+or coroutine the garbage collector tracks holds it. The table keeps a
+strong reference to every code object it resolved, so an address it knows
+cannot be reused while the run lasts. An address found nowhere (code that
+ran and was freed before the drain, such as a string passed to ``exec``) is
+left unresolved and its frame skipped.
+"""
+
+from __future__ import annotations
+
+import dis
+import gc
+import sys
+import time
+import types
+from array import array
+from typing import Dict, Iterable, Iterator, List, Optional, Set
+
+# Opcodes whose instruction calls something: a frame stopped at one (with no
+# newer Python frame above it) is inside a function that is not bytecode.
+_CALL_NAMES = frozenset(
+    {
+        "CALL",
+        "CALL_KW",
+        "CALL_FUNCTION",
+        "CALL_FUNCTION_KW",
+        "CALL_FUNCTION_EX",
+        "CALL_METHOD",
+        "PRECALL",
+    }
+)
+
+# The slow search (every function the collector tracks) runs at most this often.
+_RESCAN_SECONDS = 0.5
+
+
+class CodeInfo:
+    """One code object with its line per code unit and its call instructions."""
+
+    __slots__ = ("code", "filename", "_lines", "_calls")
+
+    def __init__(self, code: types.CodeType) -> None:
+        self.code = code
+        self.filename = code.co_filename
+        units = max(1, len(code.co_code) // 2)
+        lines = array("i", [code.co_firstlineno]) * units
+        last = code.co_firstlineno
+        for start, end, line in code.co_lines():
+            if line is None:
+                line = last
+            last = line
+            for unit in range(start // 2, min(units, end // 2)):
+                lines[unit] = line
+        self._lines = lines
+        calls = bytearray(units)
+        instructions = list(dis.get_instructions(code))
+        for position, instruction in enumerate(instructions):
+            if instruction.opname in _CALL_NAMES:
+                end = instructions[position + 1].offset if position + 1 < len(instructions) else units * 2
+                for unit in range(instruction.offset // 2, min(units, end // 2)):
+                    calls[unit] = 1
+        self._calls = bytes(calls)
+
+    def line_at(self, lasti: int) -> int:
+        """The line of the instruction at ``lasti`` (code units; -1: not started)."""
+        if lasti < 0:
+            lasti = 0
+        lines = self._lines
+        return lines[lasti] if lasti < len(lines) else lines[-1]
+
+    def calls_at(self, lasti: int) -> bool:
+        """Whether the instruction at ``lasti`` is a call."""
+        return 0 <= lasti < len(self._calls) and self._calls[lasti] == 1
+
+
+def _with_nested(codes: Iterable[types.CodeType]) -> Iterator[types.CodeType]:
+    stack = list(codes)
+    seen: Set[int] = set()
+    while stack:
+        code = stack.pop()
+        if id(code) in seen:
+            continue
+        seen.add(id(code))
+        yield code
+        stack.extend(const for const in code.co_consts if isinstance(const, types.CodeType))
+
+
+class CodeTable:
+    """Resolves code addresses for one run and caches what it learns."""
+
+    def __init__(self, roots: Iterable[types.CodeType] = ()) -> None:
+        self._infos: Dict[int, CodeInfo] = {}
+        self._missing: Set[int] = set()
+        self._last_scan = -_RESCAN_SECONDS
+        self.unresolved = 0
+        for code in _with_nested(roots):
+            self.info(code)
+
+    def info(self, code: types.CodeType) -> CodeInfo:
+        """The (cached) facts of a live code object."""
+        found = self._infos.get(id(code))
+        if found is None or found.code is not code:
+            found = self._infos[id(code)] = CodeInfo(code)
+            self._missing.discard(id(code))
+        return found
+
+    def lookup(self, address: int) -> Optional[CodeInfo]:
+        """The code object at ``address`` if it is known to be alive; else None."""
+        return self._infos.get(address)
+
+    def resolve(self, addresses: Iterable[int]) -> None:
+        """Learn the code objects behind ``addresses`` that are not known yet."""
+        wanted = {a for a in addresses if a not in self._infos}
+        if not wanted:
+            return
+        self._learn(wanted, _stack_codes())
+        if wanted and not wanted <= self._missing:
+            now = time.monotonic()
+            if now - self._last_scan >= _RESCAN_SECONDS:
+                self._last_scan = now
+                self._learn(wanted, _collector_codes())
+        self._missing |= wanted
+
+    def _learn(self, wanted: Set[int], codes: Iterable[types.CodeType]) -> None:
+        for code in codes:
+            if id(code) in wanted:
+                self.info(code)
+                wanted.discard(id(code))
+                if not wanted:
+                    return
+
+
+def _stack_codes() -> Iterator[types.CodeType]:
+    for top in list(sys._current_frames().values()):
+        frame: Optional[types.FrameType] = top
+        while frame is not None:
+            yield frame.f_code
+            frame = frame.f_back
+
+
+def _collector_codes() -> Iterator[types.CodeType]:
+    roots: List[types.CodeType] = []
+    for obj in gc.get_objects():
+        if isinstance(obj, types.FunctionType):
+            roots.append(obj.__code__)
+        elif isinstance(obj, (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)):
+            code = getattr(obj, "gi_code", None) or getattr(obj, "cr_code", None) or getattr(obj, "ag_code", None)
+            if code is not None:
+                roots.append(code)
+    return _with_nested(roots)

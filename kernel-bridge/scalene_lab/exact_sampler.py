@@ -1,0 +1,187 @@
+"""CPU sampler that charges each sample to what its thread was doing at the
+instant the timer interrupted it.
+
+The native library (``native/src/cpu_sampler.cpp``) owns the timer and the
+signal handler: at each expiry it reads the interrupted thread's Python
+stack and the instruction every frame is at, notes whether the program
+counter was in the interpreter (or the C library) or in another library,
+and reads the thread's CPU clock. It passes the signal on to the threads
+the profiled cell started, which sample themselves the same way. This
+class turns those records into Scalene's split, per line:
+
+- system time: the part of the interval the thread was off a CPU;
+- native time: the on-CPU part when the program counter was in another
+  library (numpy, BLAS, any extension), or the innermost frame was at a call
+  instruction (a builtin such as ``sorted``, a C function);
+- Python time: the rest, the interpreter running bytecode.
+
+Each sample is charged to the innermost frame of the user's code, so library
+time lands on the user line that called into it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import random
+import signal
+import threading
+import time
+from types import CodeType
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+from .allocator import FLAG_PROFILER, FLAG_TRUNCATED, WHERE_LIBRARY, CpuConfig, RawRecord
+from .code_table import CodeTable
+from .stacks import stack_names, user_site
+from .stats import Share, TimeAccumulator
+
+LineKey = Tuple[str, int]
+FunctionKey = Tuple[str, str, int]
+StackKey = Tuple[Tuple[str, str, int], ...]
+
+# The kernel side drains after this many main-thread samples (and whenever a
+# quarter of the buffer waits).
+DRAIN_EVERY = 8
+
+
+class ExactCpuSampler:
+    """Collects natively taken CPU samples between :meth:`start` and :meth:`stop`."""
+
+    method = "instant"
+
+    def __init__(
+        self,
+        lib: Any,
+        table: CodeTable,
+        interval: float,
+        is_user_file: Callable[[str], bool],
+        boundary: Optional[CodeType],
+        stacks: bool = False,
+        seed: Optional[int] = None,
+    ) -> None:
+        self._lib = lib
+        self._table = table
+        self.interval = interval
+        self._is_user_file = is_user_file
+        self._boundary = boundary
+        self._want_stacks = stacks
+        self._seed = seed if seed is not None else random.getrandbits(63)
+        self._rng = random.Random(self._seed)
+        self._ncpu = os.cpu_count() or 1
+        self.lines: Dict[LineKey, TimeAccumulator] = {}
+        self.functions: Dict[FunctionKey, TimeAccumulator] = {}
+        self.stacks: Dict[StackKey, List[float]] = {}
+        self.total_time = 0.0
+        self.samples = 0
+        self.unattributed_time = 0.0
+        self.profiler_time = 0.0
+        self.handler_errors = 0
+        self.invalid_stacks = 0
+        self.timer_description = ""
+        self.start_wall = 0.0
+        self.stop_wall = 0.0
+        self._main_tid = 0
+        self._baseline: Set[int] = set()
+        self._thread_count = -1
+        self._last_process_ns: Dict[int, int] = {}
+        self._running = False
+
+    @property
+    def running(self) -> bool:
+        """True between start and stop."""
+        return self._running
+
+    def start(self, signum: int) -> None:
+        """Arm the native timer on ``signum`` (whose Python handler drains)."""
+        self._main_tid = threading.get_native_id()
+        self._baseline = {t.native_id for t in threading.enumerate() if t.native_id is not None}
+        config = CpuConfig(self.interval, signum, self._main_tid, self._seed, DRAIN_EVERY, 0)
+        self.start_wall = time.perf_counter()
+        self._running = True  # first: a stop after any failure below disarms
+        error = int(self._lib.sl_cpu_start(config))
+        if error != 0:
+            self._running = False
+            raise OSError(error, f"the native CPU sampler could not start ({os.strerror(error) if error > 0 else 'unknown'})")
+        self.timer_description = f"posix-timer:SIGRTMIN+{signum - int(signal.SIGRTMIN)} (native, at the instant)"
+
+    def stop(self) -> None:
+        """Disarm (idempotent)."""
+        if self._running:
+            self._lib.sl_cpu_stop()
+            self._running = False
+            self.stop_wall = time.perf_counter()
+
+    def refresh_threads(self) -> None:
+        """Tell the native side which threads the cell started (the kernel's own are never sampled)."""
+        count = threading.active_count()
+        if count == self._thread_count:
+            return
+        self._thread_count = count
+        tids = [t.native_id for t in threading.enumerate() if t.native_id is not None and t.native_id not in self._baseline]
+        array = (ctypes.c_int32 * max(1, len(tids)))(*tids)
+        self._lib.sl_cpu_set_threads(array, len(tids))
+
+    def add(self, records: List[RawRecord]) -> None:
+        """Charge a batch of CPU records (from the drain)."""
+        table = self._table
+        for record in records:
+            table.resolve(record[12][0::2])
+        for record in records:
+            try:
+                self._add_one(record)
+            except Exception:  # a profiler bug must never surface in the user's code
+                self.handler_errors += 1
+
+    def _add_one(self, record: RawRecord) -> None:
+        _kind, where, _depth, flags, tid, _bytes, _pointer, time_ns, _cpu, wall_ns, cpu_ns, process_ns, stack = record
+        wall = wall_ns / 1e9
+        if wall <= 0.0:
+            return
+        if flags & FLAG_PROFILER:
+            self.profiler_time += wall
+            return
+        is_main = tid == self._main_tid
+        if not is_main and tid in self._baseline:
+            return
+        self.samples += 1
+        cpu = min(wall, cpu_ns / 1e9)
+        previous = self._last_process_ns.get(tid)
+        self._last_process_ns[tid] = process_ns
+        core = 0.0
+        if previous is not None and process_ns >= previous:
+            core = min(1.0, (process_ns - previous) / 1e9 / wall / self._ncpu)
+        util = cpu / wall
+        top = self._table.lookup(stack[0]) if stack else None
+        native = where == WHERE_LIBRARY or (top is not None and top.calls_at(stack[1]))
+        share = Share(0.0 if native else cpu, cpu if native else 0.0, wall - cpu, util, core, time_ns / 1e9)
+        self.total_time += share.total
+        boundary = self._boundary if is_main else None
+        site = user_site(self._table, stack, self._is_user_file, boundary, bool(flags & FLAG_TRUNCATED))
+        if site is None:
+            self.unattributed_time += share.total
+            return
+        info, lasti = site
+        self._charge_line(info.code, info.line_at(lasti), share)
+        if self._want_stacks:
+            key = stack_names(self._table, stack, boundary)
+            entry = self.stacks.get(key)
+            if entry is None:
+                entry = self.stacks[key] = [0.0, 0.0, 0.0, 0]  # python, native, system seconds, samples
+            entry[0] += share.python
+            entry[1] += share.native
+            entry[2] += share.system
+            entry[3] += 1
+
+    def _charge_line(self, code: CodeType, lineno: int, share: Share) -> None:
+        key = (code.co_filename, lineno)
+        line = self.lines.get(key)
+        if line is None:
+            line = self.lines[key] = TimeAccumulator(self._rng)
+        line.add(share)
+        if code.co_name != "<module>":
+            fkey = (code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
+            func = self.functions.get(fkey)
+            if func is None:
+                func = self.functions[fkey] = TimeAccumulator(self._rng)
+            func.add(share)
+

@@ -1,0 +1,254 @@
+"""One profiled run's samplers: arming them, draining them, and the one way
+to disarm them.
+
+Arming and disarming run with SIGINT held off (interrupts.py), every step
+is recorded before its effect can be seen, and disarming is idempotent and
+retried until it completes, so an exception at any step (Ctrl-C, a user's
+alarm handler raising) can never leave hooks, handlers or timers half
+installed. A session that somehow was not disarmed is disarmed by the next
+one before it arms.
+
+The native library samples into one buffer (CPU samples and memory
+records alike); a Python-level handler on one free real-time signal drains
+it. The native side trips that handler (PyErr_SetInterruptEx, safe from a
+signal handler and from any thread) every few CPU samples and whenever a
+quarter of the buffer waits. The drain never re-enters itself, and while it
+runs the main thread's own allocations and samples are marked as the
+profiler's, never the user's.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+from types import CodeType, FrameType
+from typing import Any, Callable, Iterable, List, Optional, Union
+
+from .allocator import RECORD_CPU, AllocatorUnavailable, NativeAllocator, unsupported_reason
+from .code_table import CodeTable
+from .exact_sampler import ExactCpuSampler
+from .interrupts import DeferredInterrupts
+from .memory import MemorySampler
+from .options import DEFAULT_COPY_WINDOW, ProfileOptions
+from . import python_layout
+from .allocator import PythonLayout  # noqa: F401 - re-exported for the fallback reset
+from .sampler import CpuSampler
+from .timer import TimerUnavailable
+
+# A session armed and not yet fully disarmed (the next one cleans it up).
+_live: Optional["ProfileSession"] = None
+
+# Per process: whether the frame layout checked out (True) or why not.
+_layout_verdict: Optional[Union[bool, str]] = None
+
+_STOP_ATTEMPTS = 16
+
+
+def _native() -> "tuple[Optional[NativeAllocator], Optional[str]]":
+    reason = unsupported_reason()
+    if reason is not None:
+        return None, reason
+    try:
+        return NativeAllocator.load(), None
+    except AllocatorUnavailable as problem:
+        return None, str(problem)
+
+
+def _exact_reason(native: NativeAllocator, table: CodeTable) -> Optional[str]:
+    """None when the native frame reader works in this interpreter; else why not."""
+    global _layout_verdict
+    if _layout_verdict is None:
+        try:
+            native.lib.sl_set_python_layout(python_layout.build())
+            python_layout.check(native.lib, table)
+            _layout_verdict = True
+        except python_layout.LayoutUnavailable as problem:
+            native.lib.sl_set_python_layout(PythonLayout())  # version 0: read no frames
+            _layout_verdict = str(problem)
+    return None if _layout_verdict is True else str(_layout_verdict)
+
+
+def _free_signal(native: NativeAllocator) -> Optional[int]:
+    """A real-time signal with no handler, in Python's view and the C library's."""
+    if not hasattr(signal, "SIGRTMIN"):
+        return None
+    for signum in range(signal.SIGRTMIN + 4, signal.SIGRTMAX - 4):
+        if signal.getsignal(signum) in (signal.SIG_DFL, None) and native.lib.sl_signal_is_free(signum):
+            return signum
+    return None
+
+
+def _run_pending_handlers() -> None:
+    """A Python call: CPython runs any tripped signal handler on entry."""
+
+
+class ProfileSession:
+    """The CPU sampler, and the memory sampler when asked, for one run."""
+
+    def __init__(
+        self,
+        options: ProfileOptions,
+        is_user_file: Callable[[str], bool],
+        boundary: CodeType,
+        roots: Iterable[CodeType],
+        messages: List[str],
+    ) -> None:
+        self._options = options
+        self._is_user_file = is_user_file
+        self._boundary = boundary
+        self._messages = messages
+        self.table = CodeTable(roots)
+        self.cpu: Union[CpuSampler, ExactCpuSampler, None] = None
+        self.memory: Optional[MemorySampler] = None
+        self._native: Optional[NativeAllocator] = None
+        self._signum = 0
+        self._previous_handler: Any = signal.SIG_DFL
+        self._handler_installed = False
+        self._run_begun = False
+        self._draining = False
+        self._stopped = False
+        self.drain_errors = 0
+
+    # -- arming ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Arm everything; TimerUnavailable if CPU sampling cannot run here."""
+        __tracebackhide__ = True  # noqa: F841
+        global _live
+        with DeferredInterrupts():
+            if _live is not None and _live is not self:
+                _live.stop_quietly()
+            _live = self
+            self._start()
+
+    def _start(self) -> None:
+        options = self._options
+        native, reason = _native()
+        exact_reason = _exact_reason(native, self.table) if native is not None else reason
+        want_memory = options.memory and not options.cpu_only
+        if want_memory and native is None:
+            self._say(f"memory profiling is not available here ({reason}); profiling CPU only.")
+        if native is not None and (exact_reason is None or want_memory):
+            signum = _free_signal(native)
+            if signum is None:
+                raise TimerUnavailable("no free real-time signal")
+            self._native, self._signum = native, signum
+            self._handler_installed = True
+            self._previous_handler = signal.signal(signum, self._on_drain_signal)
+            self._run_begun = True
+            native.lib.sl_begin_run(signum)
+        if want_memory and native is not None:
+            memory = MemorySampler(
+                options.allocation_sampling_window,
+                DEFAULT_COPY_WINDOW,
+                self._is_user_file,
+                boundary=self._boundary,
+                table=self.table if exact_reason is None else None,
+            )
+            self.memory = memory
+            try:
+                memory.start(native)
+            except (AllocatorUnavailable, OSError, ValueError) as problem:
+                memory.stop()
+                self.memory = None
+                self._say(f"memory profiling is not available here ({problem}); profiling CPU only.")
+        if exact_reason is None and native is not None:
+            exact = ExactCpuSampler(native.lib, self.table, options.cpu_sampling_rate, self._is_user_file, self._boundary)
+            self.cpu = exact
+            exact.start(self._signum)
+            exact.refresh_threads()
+        else:
+            self._say(f"lines are placed by the signal-delay method: the frame reader is not available ({exact_reason}).")
+            fallback = CpuSampler(options.cpu_sampling_rate, self._is_user_file, boundary=self._boundary, rng=random.Random())
+            self.cpu = fallback
+            fallback.start()
+
+    def _say(self, notice: str) -> None:
+        import sys
+
+        self._messages.append(notice)
+        print(f"scalene-lab: {notice}", file=sys.stderr)
+
+    # -- draining --------------------------------------------------------------
+
+    def _on_drain_signal(self, signum: int, frame: Optional[FrameType]) -> None:
+        __tracebackhide__ = True  # noqa: F841
+        self.drain(frame)
+
+    def drain(self, frame: Optional[FrameType] = None) -> None:
+        """Charge every waiting record; a nested call (a drain signal inside
+        the drain) returns at once, the outer one takes what is left."""
+        native = self._native
+        if self._draining or native is None:
+            return
+        self._draining = True
+        busy = native.lib.sl_set_profiler_busy(1)
+        try:
+            records = native.drain()
+            cpu = self.cpu
+            if isinstance(cpu, ExactCpuSampler):
+                cpu.add([r for r in records if r[0] == RECORD_CPU])
+                cpu.refresh_threads()
+            if self.memory is not None:
+                self.memory.process([r for r in records if r[0] != RECORD_CPU], frame)
+        except Exception:  # a profiler bug must never surface in the user's code
+            self.drain_errors += 1
+        finally:
+            native.lib.sl_set_profiler_busy(busy)
+            self._draining = False
+
+    # -- disarming -------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Disarm everything and charge what is left; idempotent. An exception
+        raised meanwhile (Ctrl-C) is raised again once all is disarmed."""
+        __tracebackhide__ = True  # noqa: F841
+        global _live
+        failure: Optional[BaseException] = None
+        attempts = 0
+        while not self._stopped and attempts < _STOP_ATTEMPTS:
+            attempts += 1
+            try:
+                with DeferredInterrupts():
+                    self._stop_steps()
+            except BaseException as problem:  # noqa: B902 - re-raised below, after disarming
+                failure = failure or problem
+        if _live is self and self._stopped:
+            _live = None
+        if failure is not None:
+            raise failure
+
+    def stop_quietly(self) -> None:
+        """Disarm a session left behind; whatever it raises is dropped."""
+        try:
+            self.stop()
+        except BaseException:  # noqa: B902 - a leftover's failure is not the new run's
+            pass
+
+    def _stop_steps(self) -> None:
+        if self.cpu is not None:
+            self.cpu.stop()
+        if self.memory is not None:
+            self.memory.pause()
+        self.drain()
+        native = self._native
+        if native is not None and isinstance(self.cpu, ExactCpuSampler):
+            self.cpu.invalid_stacks = int(native.stats().invalid_stacks)
+        if self.memory is not None:
+            self.memory.stop()
+        if self._run_begun and native is not None:
+            native.lib.sl_end_run()
+            self._run_begun = False
+            _run_pending_handlers()
+            self.drain()
+        if self._handler_installed:
+            if signal.getsignal(self._signum) == self._on_drain_signal:
+                signal.signal(self._signum, self._previous_handler)
+            self._handler_installed = False
+        self._stopped = True
+
+
+def is_main_thread() -> bool:
+    """Profiling arms timers aimed at the main thread: only it can start a run."""
+    return threading.current_thread() is threading.main_thread()

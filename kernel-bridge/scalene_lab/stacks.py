@@ -1,0 +1,56 @@
+"""The user's line in a natively captured stack (CPU and memory samples).
+
+A stack is a flat tuple ``(code address, instruction index, ...)``, innermost
+frame first, as the native reader recorded it at the instant of the sample.
+"""
+
+from __future__ import annotations
+
+from types import CodeType
+from typing import Callable, Optional, Tuple
+
+from .code_table import CodeInfo, CodeTable
+
+Site = Tuple[CodeInfo, int]  # the user's frame and its instruction index
+
+
+def user_site(
+    table: CodeTable,
+    stack: Tuple[int, ...],
+    is_user_file: Callable[[str], bool],
+    boundary: Optional[CodeType],
+    truncated: bool = False,
+) -> Optional[Site]:
+    """The innermost frame of the user's code in ``stack``.
+
+    With a ``boundary`` (the code object that runs the profiled code) only a
+    frame inside it counts: a stack that does not pass through it is the
+    profiler or IPython at work before or after the user's code. A stack cut
+    short (``truncated``) cannot show the boundary; its user frame counts.
+    """
+    found: Optional[Site] = None
+    for position in range(0, len(stack), 2):
+        info = table.lookup(stack[position])
+        if info is None:
+            continue
+        if boundary is not None and info.code is boundary:
+            return found
+        if found is None and is_user_file(info.filename):
+            if boundary is None:
+                return info, stack[position + 1]
+            found = info, stack[position + 1]
+    return found if truncated else None
+
+
+def stack_names(table: CodeTable, stack: Tuple[int, ...], boundary: Optional[CodeType]) -> Tuple[Tuple[str, str, int], ...]:
+    """(filename, function, line) per resolved frame, outermost first, stopping at ``boundary``."""
+    frames = []
+    for position in range(0, len(stack), 2):
+        info = table.lookup(stack[position])
+        if info is None:
+            continue
+        if boundary is not None and info.code is boundary:
+            break
+        code = info.code
+        frames.append((code.co_filename, getattr(code, "co_qualname", code.co_name), info.line_at(stack[position + 1])))
+    return tuple(reversed(frames))
