@@ -40,8 +40,10 @@ FunctionKey = Tuple[str, str, int]
 StackKey = Tuple[Tuple[str, str, int], ...]
 
 # The kernel side drains after this many main-thread samples (and whenever a
-# quarter of the buffer waits).
-DRAIN_EVERY = 8
+# quarter of the buffer waits). Every sample: the drain is also where threads
+# the cell just started are registered for sampling, and a short-lived worker
+# must not finish before that.
+DRAIN_EVERY = 1
 
 
 class ExactCpuSampler:
@@ -82,7 +84,7 @@ class ExactCpuSampler:
         self.stop_wall = 0.0
         self._main_tid = 0
         self._baseline: Set[int] = set()
-        self._thread_count = -1
+        self._registered: Optional[List[int]] = None
         self._last_process_ns: Dict[int, int] = {}
         self._running = False
 
@@ -113,11 +115,12 @@ class ExactCpuSampler:
 
     def refresh_threads(self) -> None:
         """Tell the native side which threads the cell started (the kernel's own are never sampled)."""
-        count = threading.active_count()
-        if count == self._thread_count:
-            return
-        self._thread_count = count
+        # A thread still starting has no native id yet: it is registered at a
+        # later drain, once it has one.
         tids = [t.native_id for t in threading.enumerate() if t.native_id is not None and t.native_id not in self._baseline]
+        if tids == self._registered:
+            return
+        self._registered = tids
         array = (ctypes.c_int32 * max(1, len(tids)))(*tids)
         self._lib.sl_cpu_set_threads(array, len(tids))
 

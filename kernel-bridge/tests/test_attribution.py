@@ -26,14 +26,15 @@ def test_python_native_and_system_lines(kernel: KernelSession) -> None:
     key = profile["notebook"]["profiled_source"]
     loop, matmul, sleep = (line_of(profile, key, t) for t in ("acc += i", "a @ a", "time.sleep"))
     lines = profile["files"][key]["lines"]
-    # Each kind of time is largest on the line that spends it ...
-    assert max(lines, key=lambda r: r["n_cpu_percent_python"]) is loop or loop["n_cpu_percent_python"] == max(
-        r["n_cpu_percent_python"] for r in lines
-    )
+    # Each kind of time is largest where it is spent: Python time in the loop
+    # (its `for` line and its body share it, as each sample's instruction says) ...
+    loop_head = line_of(profile, key, "for i in range(4_000_000)")
+    loop_python = loop["n_cpu_percent_python"] + loop_head["n_cpu_percent_python"]
+    assert loop_python >= max(r["n_cpu_percent_python"] for r in lines if r is not loop and r is not loop_head)
     assert max(r["n_cpu_percent_c"] for r in lines) == matmul["n_cpu_percent_c"]
     assert max(r["n_sys_percent"] for r in lines) == sleep["n_sys_percent"]
     # ... and dominates that line.
-    assert loop["n_cpu_percent_python"] > 0.7 * total(loop)
+    assert loop_python > 0.7 * (total(loop) + total(loop_head))
     # (On a busy machine the main thread is off-CPU for part of the product,
     # which shows as system time; native still beats Python there.)
     assert matmul["n_cpu_percent_c"] > matmul["n_cpu_percent_python"]
@@ -105,7 +106,10 @@ def test_threads_started_by_the_cell_are_sampled(kernel: KernelSession) -> None:
     assert outcome.status == "ok", outcome.error
     profile = outcome.profile
     key = profile["notebook"]["profiled_source"]
-    assert line_of(profile, key, "x += i")["n_cpu_percent_python"] > 20
+    # The worker's loop (its `for` line and its body: time is charged to the
+    # line each sample's instruction belongs to) holds its Python time.
+    worker_loop = [line_of(profile, key, text) for text in ("for i in range(6_000_000)", "x += i")]
+    assert sum(r["n_cpu_percent_python"] for r in worker_loop) > 20
     # The kernel's own threads (IOPub, heartbeat, control, shell channel) are never charged.
     for source in profile["files"]:
         assert "ipykernel" not in source and "zmq" not in source and "threading.py" not in source

@@ -236,7 +236,9 @@ bool cpu_start(const sl_cpu_config& config) {
   struct sigaction action;
   std::memset(&action, 0, sizeof action);
   action.sa_sigaction = &on_signal;
-  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  // No SA_RESTART, as CPython's own handler: a blocking wait (a lock, a
+  // join, a sleep) returns EINTR, so CPython runs the drain handler in it.
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&action.sa_mask);
   if (sigaction(config.signal_number, &action, &g_cpu.previous) != 0) {
     const int error = errno;

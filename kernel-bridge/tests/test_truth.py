@@ -1,0 +1,200 @@
+"""The accuracy suite: every truth here is measured, not typed in.
+
+A loop line's true share of the loop's time comes from ablation: the same
+loop with that one line made trivial, timed unprofiled in the same kernel;
+what the line costs is what the loop loses without it. Allocation truths are
+the bytes the line allocates (its object sizes, from sys.getsizeof / nbytes),
+and the native share of a line that only calls numpy is what numpy does.
+Bounds follow the issue: line shares within 5 points of the truth, the
+loop's last line no higher than its truth plus 5, a `def` line at most 2%
+of its function, allocation lines within 10% and holding 90% of the loop's
+allocation, short native calls at least 85% native, pure Python at most 5%.
+"""
+
+from __future__ import annotations
+
+import statistics
+import textwrap
+from typing import Dict, List
+
+from kernel_session import KernelSession, line_of, total
+
+BODY = [
+    "a = i + 1",
+    "b = " + " + ".join(["a"] * 40),
+    "c = a + b",
+    "s += c",
+]
+# Each line made trivial, keeping the names later lines read.
+TRIVIAL = ["a = i", "b = a", "c = a", "s = c"]
+ITERATIONS = 700_000  # per timed run of the ablation (about 0.4 s here)
+PROFILED_ITERATIONS = 2_000_000
+# 1 ms between samples: about a thousand samples on the profiled loop, so a
+# line's share has a standard error near one point and a 5-point bound holds.
+FAST_RATE = "--cpu-sampling-rate 0.001"
+
+
+def _loop(body: List[str], iterations: int = ITERATIONS) -> str:
+    return "s = 0\nfor i in range(%d):\n%s\n" % (iterations, "\n".join("    " + line for line in body))
+
+
+def _timed(kernel: KernelSession, code: str) -> float:
+    source = "import time as _t\n_t0 = _t.perf_counter()\n" + code + "_elapsed = _t.perf_counter() - _t0\n"
+    outcome = kernel.run(source)
+    assert outcome.status == "ok", outcome.error
+    return float(kernel.value("_elapsed"))
+
+
+def _ablation_truths(kernel: KernelSession, rounds: int = 5) -> Dict[str, float]:
+    """Percent of the loop's time each body line costs, measured unprofiled.
+
+    A variant with line j made trivial still runs the trivial statement, so
+    line j costs (full - variant) plus what one trivial statement costs,
+    which is measured too: the full loop with one more trivial line.
+    """
+    full: List[float] = []
+    extra: List[float] = []
+    without: Dict[int, List[float]] = {j: [] for j in range(len(BODY))}
+    for _ in range(rounds):  # interleaved, so machine noise hits every variant alike
+        full.append(_timed(kernel, _loop(BODY)))
+        extra.append(_timed(kernel, _loop(BODY + ["z = a"])))
+        for j in range(len(BODY)):
+            variant = list(BODY)
+            variant[j] = TRIVIAL[j]
+            without[j].append(_timed(kernel, _loop(variant)))
+    base = statistics.median(full)
+    trivial = max(0.0, statistics.median(extra) - base)
+    return {
+        BODY[j]: max(0.0, 100.0 * (base - statistics.median(times) + trivial) / base) for j, times in without.items()
+    }
+
+
+def test_loop_lines_without_calls_match_ablation(kernel: KernelSession) -> None:
+    truths = _ablation_truths(kernel)
+    outcome = kernel.run(f"%%scalene --cpu-only {FAST_RATE}\n" + _loop(BODY, PROFILED_ITERATIONS))
+    assert outcome.status == "ok", outcome.error
+    profile = outcome.profile
+    key = profile["notebook"]["profiled_source"]
+    shares = {text: total(line_of(profile, key, text)) for text in BODY}
+    for text in BODY:
+        assert abs(shares[text] - truths[text]) <= 5.0, (text, shares, truths)
+    assert shares[BODY[-1]] <= truths[BODY[-1]] + 5.0, (shares, truths)
+    assert profile["notebook"]["sampling"]["method"] == "instant"
+
+
+def test_function_time_lands_on_its_body_not_its_def_line(kernel: KernelSession) -> None:
+    defined = kernel.run(
+        textwrap.dedent(
+            """\
+            def hot(n):
+                total = 0
+                for k in range(n):
+                    total += k * k
+                return total
+            """
+        ),
+        cell_id="cell-hot",
+    )
+    assert defined.status == "ok", defined.error
+    outcome = kernel.run(f"%%scalene --cpu-only {FAST_RATE}\nfor _ in range(40):\n    hot(40_000)\n")
+    assert outcome.status == "ok", outcome.error
+    profile = outcome.profile
+    keys = [k for k, source in profile["notebook"]["sources"].items() if source.get("cell_id") == "cell-hot"]
+    assert len(keys) == 1, profile["notebook"]["sources"]
+    lines = profile["files"][keys[0]]["lines"]
+    function_total = sum(total(r) for r in lines)
+    assert function_total > 50, lines
+    def_line = line_of(profile, keys[0], "def hot")
+    assert total(def_line) <= 0.02 * function_total, (total(def_line), function_total)
+    body = total(line_of(profile, keys[0], "for k in")) + total(line_of(profile, keys[0], "total += k"))
+    assert body >= 0.9 * function_total
+
+
+def test_an_allocation_in_the_middle_of_a_loop_lands_on_its_line(memory_kernel: KernelSession) -> None:
+    cell = textwrap.dedent(
+        """\
+        %%scalene
+        import sys
+        import numpy as np
+        sizes = []
+        for k in range(200):
+            keep = [0] * 250_000
+            arr = np.ones(250_000)
+            sizes.append(sys.getsizeof(keep))
+            last = k + 1
+        """
+    )
+    outcome = memory_kernel.run(cell)
+    assert outcome.status == "ok", outcome.error
+    profile = outcome.profile
+    key = profile["notebook"]["profiled_source"]
+    list_truth = float(memory_kernel.value("sum(sizes)")) / 2**20
+    array_truth = 200 * 250_000 * 8 / 2**20
+    listed = line_of(profile, key, "keep = [0]")["n_malloc_mb"]
+    arrays = line_of(profile, key, "np.ones")["n_malloc_mb"]
+    loop_total = sum(r["n_malloc_mb"] for r in profile["files"][key]["lines"] if r["lineno"] >= 5)
+    assert abs(listed - list_truth) <= 0.1 * list_truth, (listed, list_truth)
+    assert abs(arrays - array_truth) <= 0.1 * array_truth, (arrays, array_truth)
+    assert listed + arrays >= 0.9 * loop_total, (listed, arrays, loop_total)
+    assert line_of(profile, key, "last = k + 1")["n_malloc_mb"] <= 0.02 * loop_total
+
+
+def test_short_native_calls_are_native_and_pure_python_is_python(kernel: KernelSession) -> None:
+    kernel.run("import numpy as np\nimport time\nxs = np.random.rand(100_000)\nm = np.random.rand(400, 400)")
+    outcome = kernel.run(
+        textwrap.dedent(
+            """\
+            %%scalene --cpu-only
+            for _ in range(150):
+                ys = np.sort(xs)
+            for _ in range(60):
+                p = m @ m
+            acc = 0
+            for j in range(1_500_000):
+                acc += j % 7
+            time.sleep(0.4)
+            """
+        )
+    )
+    assert outcome.status == "ok", outcome.error
+    profile = outcome.profile
+    key = profile["notebook"]["profiled_source"]
+    for text in ("np.sort", "m @ m"):
+        line = line_of(profile, key, text)
+        on_cpu = line["n_cpu_percent_python"] + line["n_cpu_percent_c"]
+        assert on_cpu > 0 and line["n_cpu_percent_c"] >= 0.85 * on_cpu, (text, line)
+    python_lines = [line_of(profile, key, t) for t in ("for j in", "acc += j")]
+    python = sum(r["n_cpu_percent_python"] for r in python_lines)
+    native = sum(r["n_cpu_percent_c"] for r in python_lines)
+    assert native <= 0.05 * (python + native), python_lines
+    sleep = line_of(profile, key, "time.sleep")
+    assert sleep["n_sys_percent"] >= 0.9 * total(sleep), sleep
+
+
+def test_a_worker_thread_gets_its_own_lines(memory_kernel: KernelSession) -> None:
+    defined = memory_kernel.run(
+        textwrap.dedent(
+            """\
+            import threading
+            def worker(out):
+                acc = 0
+                for q in range(12_000_000):
+                    acc += q
+                blocks = [bytearray(1 << 20) for _ in range(60)]
+                out.append(len(blocks))
+            """
+        ),
+        cell_id="cell-worker",
+    )
+    assert defined.status == "ok", defined.error
+    outcome = memory_kernel.run(
+        "%%scalene\nresult = []\nt = threading.Thread(target=worker, args=(result,))\nt.start()\nt.join()\n"
+    )
+    assert outcome.status == "ok", outcome.error
+    profile = outcome.profile
+    keys = [k for k, source in profile["notebook"]["sources"].items() if source.get("cell_id") == "cell-worker"]
+    assert len(keys) == 1, profile["notebook"]["sources"]
+    loop = line_of(profile, keys[0], "acc += q")
+    blocks = line_of(profile, keys[0], "bytearray(1 << 20)")
+    assert loop["n_cpu_percent_python"] > 15, loop
+    assert abs(blocks["n_malloc_mb"] - 60) <= 6, blocks
