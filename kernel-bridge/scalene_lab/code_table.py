@@ -96,10 +96,13 @@ class CodeTable:
     def __init__(self, roots: Iterable[types.CodeType] = ()) -> None:
         self._infos: Dict[int, CodeInfo] = {}
         self._missing: Set[int] = set()
-        self._last_scan = -_RESCAN_SECONDS
         self.unresolved = 0
         for code in _with_nested(roots):
             self.info(code)
+        # Every code object reachable now, found before the run starts (so the
+        # search costs the run nothing); their facts are built on first use.
+        self._known: Dict[int, types.CodeType] = {id(code): code for code in _collector_codes()}
+        self._last_scan = time.monotonic()
 
     def info(self, code: types.CodeType) -> CodeInfo:
         """The (cached) facts of a live code object."""
@@ -111,20 +114,29 @@ class CodeTable:
 
     def lookup(self, address: int) -> Optional[CodeInfo]:
         """The code object at ``address`` if it is known to be alive; else None."""
-        return self._infos.get(address)
+        found = self._infos.get(address)
+        if found is None:
+            code = self._known.get(address)
+            if code is not None:
+                found = self.info(code)
+        return found
 
     def resolve(self, addresses: Iterable[int]) -> None:
         """Learn the code objects behind ``addresses`` that are not known yet."""
-        wanted = {a for a in addresses if a not in self._infos}
+        wanted = {a for a in addresses if a not in self._infos and a not in self._known}
         if not wanted:
             return
         self._learn(wanted, _stack_codes())
-        if wanted and not wanted <= self._missing:
+        # Addresses a full search already missed are not searched for again
+        # (their code is gone); any other unknown address asks for a search,
+        # at most every _RESCAN_SECONDS.
+        if wanted - self._missing:
             now = time.monotonic()
             if now - self._last_scan >= _RESCAN_SECONDS:
                 self._last_scan = now
                 self._learn(wanted, _collector_codes())
-        self._missing |= wanted
+                self._missing |= wanted
+                self.unresolved = len(self._missing)
 
     def _learn(self, wanted: Set[int], codes: Iterable[types.CodeType]) -> None:
         for code in codes:

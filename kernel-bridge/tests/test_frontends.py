@@ -27,8 +27,10 @@ def test_plain_ipython_prints_the_text_table(tmp_path: os.PathLike) -> None:
     done = subprocess.run(ipython, capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "scalene-lab: %%scalene [3]" in done.stdout
-    hot = [line for line in done.stdout.splitlines() if line.rstrip().endswith("s += i")]
-    assert hot and float(hot[0].split("│")[1].split()[0].rstrip("%")) > 50
+    # f's loop (its `for` line and its body share the time, by instruction)
+    # holds most of the Python time.
+    loop = [line for line in done.stdout.splitlines() if line.rstrip().endswith(("s += i", "for i in range(n):"))]
+    assert len(loop) == 2 and sum(float(line.split("│")[1].split()[0].rstrip("%")) for line in loop) > 50
     assert f"Out[3]: {sum(range(3_000_000))}" in done.stdout
 
 
