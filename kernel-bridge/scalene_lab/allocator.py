@@ -119,8 +119,6 @@ class _Config(ctypes.Structure):
     _fields_ = [
         ("allocation_window", ctypes.c_uint64),
         ("copy_window", ctypes.c_uint64),
-        ("signal_number", ctypes.c_int32),
-        ("notify_tid", ctypes.c_int32),
     ]
 
 
@@ -269,9 +267,9 @@ class NativeAllocator:
         """The loaded library, for the CPU sampler and the drain."""
         return self._lib
 
-    def attach(self, allocation_window: int, copy_window: int, notify_tid: int) -> int:
+    def attach(self, allocation_window: int, copy_window: int) -> int:
         """Patch every loaded object and wrap Python's allocators; returns patched slots."""
-        config = _Config(allocation_window, copy_window, 0, notify_tid)
+        config = _Config(allocation_window, copy_window)
         self.attached = True  # set first: a detach after any failure below undoes what was done
         patched = int(self._lib.sl_attach(ctypes.byref(config)))
         if patched < 0:

@@ -28,16 +28,13 @@ import signal
 import threading
 import time
 from types import CodeType
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from .allocator import FLAG_PROFILER, FLAG_TRUNCATED, WHERE_LIBRARY, CpuConfig, RawRecord
 from .code_table import CodeTable
-from .stacks import stack_names, user_site
-from .stats import Share, TimeAccumulator
+from .stacks import user_site
+from .stats import FunctionKey, LineKey, Share, TimeAccumulator, charge_line
 
-LineKey = Tuple[str, int]
-FunctionKey = Tuple[str, str, int]
-StackKey = Tuple[Tuple[str, str, int], ...]
 
 # The kernel side drains after this many main-thread samples (and whenever a
 # quarter of the buffer waits). Every sample: the drain is also where threads
@@ -58,7 +55,6 @@ class ExactCpuSampler:
         interval: float,
         is_user_file: Callable[[str], bool],
         boundary: Optional[CodeType],
-        stacks: bool = False,
         seed: Optional[int] = None,
     ) -> None:
         self._lib = lib
@@ -66,13 +62,11 @@ class ExactCpuSampler:
         self.interval = interval
         self._is_user_file = is_user_file
         self._boundary = boundary
-        self._want_stacks = stacks
         self._seed = seed if seed is not None else random.getrandbits(63)
         self._rng = random.Random(self._seed)
         self._ncpu = os.cpu_count() or 1
         self.lines: Dict[LineKey, TimeAccumulator] = {}
         self.functions: Dict[FunctionKey, TimeAccumulator] = {}
-        self.stacks: Dict[StackKey, List[float]] = {}
         self.total_time = 0.0
         self.samples = 0
         self.unattributed_time = 0.0
@@ -164,27 +158,4 @@ class ExactCpuSampler:
             self.unattributed_time += share.total
             return
         info, lasti = site
-        self._charge_line(info.code, info.line_at(lasti), share)
-        if self._want_stacks:
-            key = stack_names(self._table, stack, boundary)
-            entry = self.stacks.get(key)
-            if entry is None:
-                entry = self.stacks[key] = [0.0, 0.0, 0.0, 0]  # python, native, system seconds, samples
-            entry[0] += share.python
-            entry[1] += share.native
-            entry[2] += share.system
-            entry[3] += 1
-
-    def _charge_line(self, code: CodeType, lineno: int, share: Share) -> None:
-        key = (code.co_filename, lineno)
-        line = self.lines.get(key)
-        if line is None:
-            line = self.lines[key] = TimeAccumulator(self._rng)
-        line.add(share)
-        if code.co_name != "<module>":
-            fkey = (code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
-            func = self.functions.get(fkey)
-            if func is None:
-                func = self.functions[fkey] = TimeAccumulator(self._rng)
-            func.add(share)
-
+        charge_line(self.lines, self.functions, self._rng, info.code, info.line_at(lasti), share)

@@ -25,12 +25,11 @@ from .allocator import FLAG_NO_FRAME, FLAG_TRUNCATED, FLAG_UNTRACKED, RECORD_ALL
 from .code_table import CodeTable
 from .frames import user_frame
 from .stacks import user_site
+from .stats import FunctionKey, LineKey, function_key
 
 MB = 1024.0 * 1024.0
 MAX_TIMELINE = 100  # points shown per timeline, as Scalene's sparklines
 
-LineKey = Tuple[str, int]
-FunctionKey = Tuple[str, str, int]  # (filename, qualified name, first line)
 Site = Tuple[LineKey, Optional[FunctionKey]]
 
 
@@ -147,7 +146,7 @@ class MemorySampler:
         self.rss_start_mb = _rss_mb()
         self.start_time = time.perf_counter()
         self._allocator = allocator  # first: a stop after any failure below detaches
-        self.patched_slots = allocator.attach(self.allocation_window, self.copy_window, self._main_tid)
+        self.patched_slots = allocator.attach(self.allocation_window, self.copy_window)
         self.attach_mode = "preload" if allocator.preloaded else "hot-attach"
         self.patched_objects = int(allocator.stats().patched_objects)
         allocator.set_sampling(True)
@@ -198,21 +197,14 @@ class MemorySampler:
         if found is None:
             return None
         info, lasti = found
-        code = info.code
-        function = None
-        if code.co_name != "<module>":
-            function = (code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
-        return (code.co_filename, info.line_at(lasti)), function
+        return (info.filename, info.line_at(lasti)), function_key(info.code)
 
     def _user_line(self, frame: Optional[FrameType], boundary: Optional[CodeType]) -> Optional[Site]:
         found = user_frame(frame, self._is_user_file, boundary)
         if found is None:
             return None
         code = found.f_code
-        function = None
-        if code.co_name != "<module>":
-            function = (code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno)
-        return (code.co_filename, found.f_lineno or code.co_firstlineno), function
+        return (code.co_filename, found.f_lineno or code.co_firstlineno), function_key(code)
 
     def _thread_lines(self) -> Dict[int, Optional[Site]]:
         by_ident = sys._current_frames()
@@ -287,23 +279,20 @@ class MemorySampler:
         targets = self._targets(site)
         if not targets:
             self.unattributed_mb += mb
-        if untracked:
-            # Its free cannot be matched: allocated, never live.
-            self.untracked_mb += mb
-            for line in targets:
-                line.malloc_mb += mb
-                line.mallocs += 1
-                line.frees += 1
-                if python:
-                    line.python_mb += mb
-            return
-        self.footprint_mb += mb
-        self._live[pointer] = (site, mb)
         for line in targets:
             line.malloc_mb += mb
             line.mallocs += 1
             if python:
                 line.python_mb += mb
+        if untracked:
+            # Its free cannot be matched: allocated, never live.
+            self.untracked_mb += mb
+            for line in targets:
+                line.frees += 1
+            return
+        self.footprint_mb += mb
+        self._live[pointer] = (site, mb)
+        for line in targets:
             line.current_mb += mb
             line.peak_mb = max(line.peak_mb, line.current_mb)
             line.footprint_sum += line.current_mb

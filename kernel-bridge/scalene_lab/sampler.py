@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, Optional, Set, Tuple
 from .bytecode import CodeIndex
 from .clock import Clock, SystemClock
 from .frames import user_frame
-from .stats import Share, TimeAccumulator
+from .stats import FunctionKey, LineKey, Share, TimeAccumulator, charge_line
 from .timer import SampleTimer, open_timer
 
 # Shortest first expiry, as a fraction of the mean sampling interval.
@@ -38,8 +38,6 @@ MIN_INTERVAL_FRACTION = 0.05
 # (the memory drain) runs is judged from the user frame it interrupted.
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
-LineKey = Tuple[str, int]
-FunctionKey = Tuple[str, str, int]
 
 
 def split_sample(wall: float, armed: float, cpu: float) -> Tuple[float, float, float, float]:
@@ -53,10 +51,6 @@ def split_sample(wall: float, armed: float, cpu: float) -> Tuple[float, float, f
     util = min(1.0, max(0.0, cpu / wall))
     python_wall = min(wall, armed)
     return python_wall * util, (wall - python_wall) * util, wall * (1.0 - util), util
-
-
-def _function_name(code: CodeType) -> str:
-    return getattr(code, "co_qualname", code.co_name)
 
 
 class CpuSampler:
@@ -219,14 +213,4 @@ class CpuSampler:
         self._charge_line(code, frame.f_lineno or code.co_firstlineno, share)
 
     def _charge_line(self, code: CodeType, lineno: int, share: Share) -> None:
-        key = (code.co_filename, lineno)
-        line = self.lines.get(key)
-        if line is None:
-            line = self.lines[key] = TimeAccumulator(self._rng)
-        line.add(share)
-        if code.co_name != "<module>":
-            fkey = (code.co_filename, _function_name(code), code.co_firstlineno)
-            func = self.functions.get(fkey)
-            if func is None:
-                func = self.functions[fkey] = TimeAccumulator(self._rng)
-            func.add(share)
+        charge_line(self.lines, self.functions, self._rng, code, lineno, share)

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import random
 import signal
-import threading
+import sys
 from types import CodeType, FrameType
 from typing import Any, Callable, Iterable, List, Optional, Union
 
-from .allocator import RECORD_CPU, AllocatorUnavailable, NativeAllocator, unsupported_reason
+from .allocator import RECORD_CPU, AllocatorUnavailable, NativeAllocator, PythonLayout, unsupported_reason
 from .code_table import CodeTable
 from .exact_sampler import ExactCpuSampler
 from .interrupts import DeferredInterrupts
 from .memory import MemorySampler
 from .options import DEFAULT_COPY_WINDOW, ProfileOptions
 from . import python_layout
-from .allocator import PythonLayout  # noqa: F401 - re-exported for the fallback reset
 from .sampler import CpuSampler
 from .timer import TimerUnavailable
 
@@ -165,8 +164,6 @@ class ProfileSession:
             fallback.start()
 
     def _say(self, notice: str) -> None:
-        import sys
-
         self._messages.append(notice)
         print(f"scalene-lab: {notice}", file=sys.stderr)
 
@@ -247,8 +244,3 @@ class ProfileSession:
                 signal.signal(self._signum, self._previous_handler)
             self._handler_installed = False
         self._stopped = True
-
-
-def is_main_thread() -> bool:
-    """Profiling arms timers aimed at the main thread: only it can start a run."""
-    return threading.current_thread() is threading.main_thread()

@@ -41,16 +41,3 @@ def user_site(
             found = info, stack[position + 1]
     return found if truncated else None
 
-
-def stack_names(table: CodeTable, stack: Tuple[int, ...], boundary: Optional[CodeType]) -> Tuple[Tuple[str, str, int], ...]:
-    """(filename, function, line) per resolved frame, outermost first, stopping at ``boundary``."""
-    frames = []
-    for position in range(0, len(stack), 2):
-        info = table.lookup(stack[position])
-        if info is None:
-            continue
-        if boundary is not None and info.code is boundary:
-            break
-        code = info.code
-        frames.append((code.co_filename, getattr(code, "co_qualname", code.co_name), info.line_at(stack[position + 1])))
-    return tuple(reversed(frames))

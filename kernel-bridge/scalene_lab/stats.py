@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import random
-from typing import List, NamedTuple
+from types import CodeType
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+LineKey = Tuple[str, int]
+FunctionKey = Tuple[str, str, int]  # (filename, qualified name, first line)
 
 # Bound on the sample timestamps kept per line (Scalene's cpu_samples_list);
 # a reservoir keeps them uniformly spread over a long run.
@@ -66,3 +70,32 @@ class TimeAccumulator:
     def mean_core_utilization(self) -> float:
         """Average share of all cores busy while this place was sampled."""
         return self.core_sum / self.count if self.count else 0.0
+
+
+def function_key(code: CodeType) -> Optional[FunctionKey]:
+    """The function a code object is, or None for a module's (a cell's) top level."""
+    if code.co_name == "<module>":
+        return None
+    return code.co_filename, getattr(code, "co_qualname", code.co_name), code.co_firstlineno
+
+
+def charge_line(
+    lines: Dict[LineKey, TimeAccumulator],
+    functions: Dict[FunctionKey, TimeAccumulator],
+    rng: random.Random,
+    code: CodeType,
+    lineno: int,
+    share: Share,
+) -> None:
+    """Add ``share`` to the line ``lineno`` of ``code`` and to its function."""
+    key = (code.co_filename, lineno)
+    line = lines.get(key)
+    if line is None:
+        line = lines[key] = TimeAccumulator(rng)
+    line.add(share)
+    fkey = function_key(code)
+    if fkey is not None:
+        func = functions.get(fkey)
+        if func is None:
+            func = functions[fkey] = TimeAccumulator(rng)
+        func.add(share)

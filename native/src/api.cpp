@@ -105,7 +105,6 @@ SL_EXPORT long sl_attach(const sl_config* config) {
   State& shared = state();
   shared.allocation_window.store(config->allocation_window, std::memory_order_relaxed);
   shared.copy_window.store(config->copy_window, std::memory_order_relaxed);
-  shared.notify_tid.store(config->notify_tid, std::memory_order_relaxed);
   shared.live.clear();
   g_live_blocks.store(0, std::memory_order_relaxed);
   g_free_filter.clear();

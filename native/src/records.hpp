@@ -76,8 +76,6 @@ struct sl_python_layout {
 struct sl_config {
   uint64_t allocation_window;  // mean bytes between allocation samples
   uint64_t copy_window;        // mean bytes between memcpy/memmove samples
-  int32_t signal_number;       // the drain signal: tripped for the kernel side's handler; 0: none
-  int32_t notify_tid;          // kernel thread id of the main thread
 };
 
 struct sl_cpu_config {

@@ -5,7 +5,6 @@
 #include "cpu_sampler.hpp"
 #include "python_frames.hpp"
 
-#include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>

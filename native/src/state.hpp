@@ -23,8 +23,7 @@ constexpr size_t kLiveCapacity = size_t{1} << 18;
 struct State {
   std::atomic<uint64_t> allocation_window{1 << 20};
   std::atomic<uint64_t> copy_window{7 << 20};
-  std::atomic<int> signal_number{0};
-  std::atomic<int> notify_tid{0};
+  std::atomic<int> signal_number{0};  // the drain signal (sl_begin_run); 0: no drain requests
   std::atomic<bool> signal_pending{false};  // a drain was requested and has not run yet
   std::atomic<uint64_t> pending_records{0};  // pushed since the last drain
   RecordBuffer<sl_record, kBufferCapacity> buffer;
