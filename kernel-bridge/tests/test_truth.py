@@ -194,7 +194,10 @@ def test_a_worker_thread_gets_its_own_lines(memory_kernel: KernelSession) -> Non
     profile = outcome.profile
     keys = [k for k, source in profile["notebook"]["sources"].items() if source.get("cell_id") == "cell-worker"]
     assert len(keys) == 1, profile["notebook"]["sources"]
-    loop = line_of(profile, keys[0], "acc += q")
+    # The worker's loop (its `for` line and its body share it by instruction)
+    # held 30-40% Python in six runs here; the main thread's join() and the
+    # worker's off-CPU time are the rest.
+    loop = [line_of(profile, keys[0], text) for text in ("for q in range", "acc += q")]
     blocks = line_of(profile, keys[0], "bytearray(1 << 20)")
-    assert loop["n_cpu_percent_python"] > 15, loop
+    assert sum(r["n_cpu_percent_python"] for r in loop) > 25, loop
     assert abs(blocks["n_malloc_mb"] - 60) <= 6, blocks
