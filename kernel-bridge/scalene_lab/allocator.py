@@ -23,12 +23,15 @@ RECORD_FREE = 2
 RECORD_COPY = 3
 RECORD_CPU = 4
 
-WHERE_LIBRARY = 1  # a CPU sample's program counter was outside the interpreter and libc
+# Where a CPU sample's program counter was (SL_WHERE_*).
+WHERE_INTERPRETER = 0
+WHERE_LIBRARY = 1
+WHERE_C_LIBRARY = 2
 
 FLAG_TRUNCATED = 1
 FLAG_NO_FRAME = 2
 FLAG_UNTRACKED = 4
-FLAG_PROFILER = 8
+FLAG_BLOCKED = 8
 
 MAX_FRAMES = 40  # SL_MAX_FRAMES
 
@@ -110,7 +113,7 @@ class CpuConfig(ctypes.Structure):
         ("signal_number", ctypes.c_int32),
         ("main_tid", ctypes.c_int32),
         ("seed", ctypes.c_uint64),
-        ("drain_every", ctypes.c_uint32),
+        ("drain_interval_us", ctypes.c_uint32),
         ("reserved", ctypes.c_uint32),
     ]
 

@@ -28,19 +28,24 @@ import signal
 import threading
 import time
 from types import CodeType
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from .allocator import FLAG_PROFILER, FLAG_TRUNCATED, WHERE_LIBRARY, CpuConfig, RawRecord
+from .allocator import FLAG_BLOCKED, FLAG_TRUNCATED, WHERE_C_LIBRARY, WHERE_LIBRARY, CpuConfig, RawRecord
 from .code_table import CodeTable
 from .stacks import user_site
 from .stats import FunctionKey, LineKey, Share, TimeAccumulator, charge_line
 
+Place = Tuple[CodeType, int]  # a user line: its code object and line number
 
-# The kernel side drains after this many main-thread samples (and whenever a
-# quarter of the buffer waits). Every sample: the drain is also where threads
-# the cell just started are registered for sampling, and a short-lived worker
-# must not finish before that.
-DRAIN_EVERY = 1
+
+# The kernel side drains at most this often (and whenever a quarter of the
+# buffer waits). Rarely enough that the Python call into the drain handler,
+# which runs before the drain can mark its time as the profiler's, costs the
+# line it interrupts nothing measurable (at every sample, with 1 ms sampling,
+# it put several points on a loop's last line, where backward jumps run
+# handlers); often enough that a thread the cell starts is registered for
+# sampling within 20 ms.
+DRAIN_INTERVAL_US = 20_000
 
 
 class ExactCpuSampler:
@@ -80,6 +85,14 @@ class ExactCpuSampler:
         self._baseline: Set[int] = set()
         self._registered: Optional[List[int]] = None
         self._last_process_ns: Dict[int, int] = {}
+        # Per thread: its previous sample's line (None: not the user's), and
+        # whether it was native and whether the thread was blocked then.
+        self._previous: Dict[int, Tuple[Optional[Place], bool, bool]] = {}
+        # Per instruction (code address, index): samples taken in the
+        # interpreter and in other libraries there. A sample in the C library
+        # is charged as the instruction's other samples say (a memcpy under
+        # `a @ b` is numpy's, one under `s += c` the interpreter's).
+        self._votes: Dict[Tuple[int, int], List[int]] = {}
         self._running = False
 
     @property
@@ -91,7 +104,7 @@ class ExactCpuSampler:
         """Arm the native timer on ``signum`` (whose Python handler drains)."""
         self._main_tid = threading.get_native_id()
         self._baseline = {t.native_id for t in threading.enumerate() if t.native_id is not None}
-        config = CpuConfig(self.interval, signum, self._main_tid, self._seed, DRAIN_EVERY, 0)
+        config = CpuConfig(self.interval, signum, self._main_tid, self._seed, DRAIN_INTERVAL_US, 0)
         self.start_wall = time.perf_counter()
         self._running = True  # first: a stop after any failure below disarms
         error = int(self._lib.sl_cpu_start(config))
@@ -121,8 +134,15 @@ class ExactCpuSampler:
     def add(self, records: List[RawRecord]) -> None:
         """Charge a batch of CPU records (from the drain)."""
         table = self._table
+        votes = self._votes
         for record in records:
-            table.resolve(record[12][0::2])
+            stack = record[12]
+            table.resolve(stack[0::2])
+            if stack and record[1] != WHERE_C_LIBRARY:
+                tally = votes.get((stack[0], stack[1]))
+                if tally is None:
+                    tally = votes[(stack[0], stack[1])] = [0, 0]
+                tally[1 if record[1] == WHERE_LIBRARY else 0] += 1
         for record in records:
             try:
                 self._add_one(record)
@@ -130,12 +150,10 @@ class ExactCpuSampler:
                 self.handler_errors += 1
 
     def _add_one(self, record: RawRecord) -> None:
-        _kind, where, _depth, flags, tid, _bytes, _pointer, time_ns, _cpu, wall_ns, cpu_ns, process_ns, stack = record
+        _kind, where, _depth, flags, tid, profiler_ns, _pointer, time_ns, _cpu, wall_ns, cpu_ns, process_ns, stack = record
+        self.profiler_time += profiler_ns / 1e9
         wall = wall_ns / 1e9
         if wall <= 0.0:
-            return
-        if flags & FLAG_PROFILER:
-            self.profiler_time += wall
             return
         is_main = tid == self._main_tid
         if not is_main and tid in self._baseline:
@@ -148,14 +166,52 @@ class ExactCpuSampler:
         if previous is not None and process_ns >= previous:
             core = min(1.0, (process_ns - previous) / 1e9 / wall / self._ncpu)
         util = cpu / wall
-        top = self._table.lookup(stack[0]) if stack else None
-        native = where == WHERE_LIBRARY or (top is not None and top.calls_at(stack[1]))
-        share = Share(0.0 if native else cpu, cpu if native else 0.0, wall - cpu, util, core, time_ns / 1e9)
-        self.total_time += share.total
+        native = self._is_native(where, stack)
+        blocked = bool(flags & FLAG_BLOCKED)
         boundary = self._boundary if is_main else None
         site = user_site(self._table, stack, self._is_user_file, boundary, bool(flags & FLAG_TRUNCATED))
-        if site is None:
+        place = (site[0].code, site[0].line_at(site[1])) if site is not None else None
+        # The interval since the previous sample holds the thread's CPU time
+        # and its time off a CPU. When the thread was blocked at one end and
+        # running at the other, it ran where it was running and waited where
+        # it was blocked: an interval that ends in a sleep has its CPU time
+        # from the line before, and one that ends in a loop after a sleep has
+        # its waiting from the sleep.
+        cpu_place, cpu_native, off_place = place, native, place
+        before = self._previous.get(tid)
+        if before is not None:
+            before_place, before_native, before_blocked = before
+            if blocked and not before_blocked:
+                cpu_place, cpu_native = before_place, before_native
+            elif before_blocked and not blocked:
+                off_place = before_place
+        self._previous[tid] = (place, native, blocked)
+        when = time_ns / 1e9
+        python_part, native_part = (0.0, cpu) if cpu_native else (cpu, 0.0)
+        if cpu_place == off_place:
+            self._charge(place, Share(python_part, native_part, wall - cpu, util, core, when))
+        else:
+            self._charge(cpu_place, Share(python_part, native_part, 0.0, util, core, when))
+            self._charge(off_place, Share(0.0, 0.0, wall - cpu, util, core, when))
+
+    def _is_native(self, where: int, stack: Tuple[int, ...]) -> bool:
+        """Native time: in another library, at a call, or in the C library
+        under an instruction whose other samples were mostly native."""
+        if where == WHERE_LIBRARY:
+            return True
+        top = self._table.lookup(stack[0]) if stack else None
+        if top is not None and top.calls_at(stack[1]):
+            return True
+        if where == WHERE_C_LIBRARY and stack:
+            tally = self._votes.get((stack[0], stack[1]))
+            return tally is not None and tally[1] > tally[0]
+        return False
+
+    def _charge(self, place: Optional[Place], share: Share) -> None:
+        if share.total <= 0.0:
+            return
+        self.total_time += share.total
+        if place is None:
             self.unattributed_time += share.total
             return
-        info, lasti = site
-        charge_line(self.lines, self.functions, self._rng, info.code, info.line_at(lasti), share)
+        charge_line(self.lines, self.functions, self._rng, place[0], place[1], share)

@@ -12,9 +12,9 @@ The native library samples into one buffer (CPU samples and memory
 records alike); a Python-level handler on one free real-time signal drains
 it. The native side trips that handler (PyErr_SetInterruptEx, safe from a
 signal handler and from any thread) every few CPU samples and whenever a
-quarter of the buffer waits. The drain never re-enters itself, and while it
-runs the main thread's own allocations and samples are marked as the
-profiler's, never the user's.
+quarter of the buffer waits. The drain never re-enters itself; while it
+runs, the main thread's allocations are not sampled and its time is left
+out of the CPU samples (counted as the profiler's own), never the user's.
 """
 
 from __future__ import annotations

@@ -84,12 +84,18 @@ SL_EXPORT int sl_cpu_running(void) { return cpu_running() ? 1 : 0; }
 // The cell's threads (kernel tids) that get CPU samples too.
 SL_EXPORT void sl_cpu_set_threads(const int32_t* tids, size_t count) { cpu_set_threads(tids, count); }
 
-// Whether the calling thread's allocations and samples are the profiler's
-// own (set around the kernel side's drain); returns the previous value.
+// Whether the calling thread runs the profiler's own code (set around the
+// kernel side's drain): its allocations are not sampled and its time is left
+// out of CPU samples. Returns the previous value.
 SL_EXPORT int sl_set_profiler_busy(int busy) {
   ThreadState& thread = thread_state();
   const bool previous = thread.busy;
   thread.busy = busy != 0;
+  if (busy) {
+    cpu_profiler_enter();
+  } else {
+    cpu_profiler_exit();
+  }
   return previous ? 1 : 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <dlfcn.h>
 #include <link.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -30,6 +31,7 @@ constexpr size_t kMaxRanges = 32;
 struct Range {
   uint64_t start;
   uint64_t end;
+  int where;  // SL_WHERE_INTERPRETER or SL_WHERE_C_LIBRARY
 };
 
 struct CpuState {
@@ -39,8 +41,8 @@ struct CpuState {
   int main_tid = 0;
   double interval = 0.01;
   uint64_t rng = 1;
-  uint32_t drain_every = 8;
-  uint32_t since_drain = 0;
+  uint64_t drain_interval_ns = 20000000;
+  uint64_t last_drain_ns = 0;
   uint64_t generation = 0;
   uint64_t start_ns = 0;
   std::atomic<uint64_t> last_tick_ns{0};
@@ -58,10 +60,18 @@ struct CpuState {
 
 CpuState g_cpu;
 
+// Per thread: where its previous sample left its clocks, and the time the
+// profiler's own code (the drain, on the main thread) has run since then,
+// which no sample charges to the user.
 struct ThreadClock {
   uint64_t generation = 0;
   uint64_t last_wall = 0;
   uint64_t last_cpu = 0;
+  bool in_profiler = false;
+  uint64_t profiler_wall = 0;  // when the profiler's current stretch began (or was last sampled)
+  uint64_t profiler_cpu = 0;
+  uint64_t excluded_wall = 0;  // finished stretches since the previous sample
+  uint64_t excluded_cpu = 0;
 };
 
 thread_local ThreadClock t_clock __attribute__((tls_model("initial-exec")));
@@ -114,6 +124,29 @@ uint64_t program_counter(void* context) {
 #endif
 }
 
+// Whether the signal interrupted a system call the thread was blocked in
+// (sleep, a lock, I/O): the kernel hands the handler a context whose program
+// counter is just past (or, to restart, at) the syscall instruction, with
+// -EINTR in the result register in the first case.
+bool interrupted_syscall(void* context) {
+  const ucontext_t* uc = static_cast<const ucontext_t*>(context);
+  if (uc == nullptr) return false;
+#if defined(__x86_64__)
+  const uint8_t* pc = reinterpret_cast<const uint8_t*>(uc->uc_mcontext.gregs[REG_RIP]);
+  const long result = static_cast<long>(uc->uc_mcontext.gregs[REG_RAX]);
+  if (pc == nullptr) return false;
+  return (result == -EINTR && pc[-2] == 0x0f && pc[-1] == 0x05) || (pc[0] == 0x0f && pc[1] == 0x05);
+#elif defined(__aarch64__)
+  const uint32_t* pc = reinterpret_cast<const uint32_t*>(uc->uc_mcontext.pc);
+  const long result = static_cast<long>(uc->uc_mcontext.regs[0]);
+  if (pc == nullptr) return false;
+  constexpr uint32_t kSvc0 = 0xd4000001;
+  return (result == -EINTR && pc[-1] == kSvc0) || pc[0] == kSvc0;
+#else
+  return false;
+#endif
+}
+
 void take_sample(int tid, bool is_main, void* context) {
   const uint64_t now = read_clock(CLOCK_MONOTONIC);
   const uint64_t cpu = read_clock(CLOCK_THREAD_CPUTIME_ID);
@@ -125,8 +158,16 @@ void take_sample(int tid, bool is_main, void* context) {
   record.cpu_ns = cpu;
   record.process_cpu_ns = read_clock(CLOCK_PROCESS_CPUTIME_ID);
   if (clock.generation == g_cpu.generation) {
-    record.wall_ns = now - clock.last_wall;
-    record.thread_cpu_ns = cpu - clock.last_cpu;
+    // The interval since the previous sample, less the profiler's own time
+    // in it (reported in `bytes`); inside a stretch of the profiler, only
+    // the part before the stretch began is the user's.
+    const uint64_t end_wall = clock.in_profiler ? clock.profiler_wall : now;
+    const uint64_t end_cpu = clock.in_profiler ? clock.profiler_cpu : cpu;
+    const uint64_t wall = end_wall > clock.last_wall ? end_wall - clock.last_wall : 0;
+    const uint64_t used = end_cpu > clock.last_cpu ? end_cpu - clock.last_cpu : 0;
+    record.wall_ns = wall > clock.excluded_wall ? wall - clock.excluded_wall : 0;
+    record.thread_cpu_ns = used > clock.excluded_cpu ? used - clock.excluded_cpu : 0;
+    record.bytes = (now - clock.last_wall) - record.wall_ns;
   } else {
     // A thread's first sample of this run: the main thread counts from the
     // start; a cell thread from the previous tick that could have reached it.
@@ -134,11 +175,17 @@ void take_sample(int tid, bool is_main, void* context) {
     record.wall_ns = now > since ? now - since : 0;
     record.thread_cpu_ns = cpu < record.wall_ns ? cpu : record.wall_ns;
     clock.generation = g_cpu.generation;
+    clock.in_profiler = false;
   }
   clock.last_wall = now;
   clock.last_cpu = cpu;
+  clock.excluded_wall = clock.excluded_cpu = 0;
+  if (clock.in_profiler) {
+    clock.profiler_wall = now;  // the rest of this stretch is excluded from the next sample
+    clock.profiler_cpu = cpu;
+  }
   record.python = static_cast<uint8_t>(classify_pc(program_counter(context)));
-  if (thread_state().busy) record.flags |= SL_FLAG_PROFILER;  // the profiler's own code (drain) or a hook
+  if (interrupted_syscall(context)) record.flags |= SL_FLAG_BLOCKED;
   capture_stack(python_layout(), current_thread_state(), &record);
   state().buffer.push(record);
   g_cpu.samples.fetch_add(1, std::memory_order_relaxed);
@@ -164,28 +211,37 @@ void on_signal(int signum, siginfo_t* info, void* context) {
       }
     }
     take_sample(tid, is_main, context);
-    if (is_main && ++g_cpu.since_drain >= g_cpu.drain_every) {
-      g_cpu.since_drain = 0;
-      request_drain();
+    if (is_main) {
+      const uint64_t now = read_clock(CLOCK_MONOTONIC);
+      if (now - g_cpu.last_drain_ns >= g_cpu.drain_interval_ns) {
+        g_cpu.last_drain_ns = now;
+        request_drain();
+      }
     }
   }
   g_cpu.in_handler.fetch_sub(1, std::memory_order_acq_rel);
   errno = saved_errno;
 }
 
-int find_ranges(dl_phdr_info* info, size_t, void*) {
+int find_ranges(dl_phdr_info* info, size_t, void* self_base) {
   const char* name = info->dlpi_name ? info->dlpi_name : "";
-  // The interpreter (the executable or libpython) and the C runtime: code
-  // there runs on behalf of the current bytecode unless that bytecode is a call.
-  const bool interpreter = name[0] == '\0' || std::strstr(name, "libpython") || std::strstr(name, "/libc.so") ||
-                           std::strstr(name, "/libm.so") || std::strstr(name, "/libpthread") ||
-                           std::strstr(name, "linux-vdso") || std::strstr(name, "/ld-linux");
-  if (!interpreter) return 0;
+  // This library counts with the C library: its allocation hooks run for
+  // whoever allocates (a pure-Python loop's int objects pass through them).
+  const bool self = reinterpret_cast<void*>(info->dlpi_addr) == self_base;
+  // The interpreter (the executable or libpython) runs on behalf of the
+  // current bytecode unless that bytecode is a call; the C runtime runs for
+  // whoever called it, the interpreter or an extension.
+  const bool interpreter = name[0] == '\0' || std::strstr(name, "libpython");
+  const bool c_library = self || std::strstr(name, "/libc.so") || std::strstr(name, "/libm.so") ||
+                         std::strstr(name, "/libpthread") || std::strstr(name, "linux-vdso") ||
+                         std::strstr(name, "/ld-linux");
+  if (!interpreter && !c_library) return 0;
   for (int i = 0; i < info->dlpi_phnum && g_cpu.range_count < kMaxRanges; ++i) {
     const ElfW(Phdr)& header = info->dlpi_phdr[i];
     if (header.p_type != PT_LOAD || !(header.p_flags & PF_X)) continue;
     const uint64_t start = info->dlpi_addr + header.p_vaddr;
-    g_cpu.ranges[g_cpu.range_count++] = Range{start, start + header.p_memsz};
+    g_cpu.ranges[g_cpu.range_count++] =
+        Range{start, start + header.p_memsz, interpreter ? SL_WHERE_INTERPRETER : SL_WHERE_C_LIBRARY};
   }
   return 0;
 }
@@ -194,13 +250,15 @@ int find_ranges(dl_phdr_info* info, size_t, void*) {
 
 void find_interpreter_ranges() {
   g_cpu.range_count = 0;
-  dl_iterate_phdr(&find_ranges, nullptr);
+  Dl_info self{};
+  dladdr(reinterpret_cast<void*>(&find_ranges), &self);
+  dl_iterate_phdr(&find_ranges, self.dli_fbase);
 }
 
 int classify_pc(uint64_t pc) {
   if (pc == 0) return SL_WHERE_INTERPRETER;
   for (size_t i = 0; i < g_cpu.range_count; ++i) {
-    if (pc >= g_cpu.ranges[i].start && pc < g_cpu.ranges[i].end) return SL_WHERE_INTERPRETER;
+    if (pc >= g_cpu.ranges[i].start && pc < g_cpu.ranges[i].end) return g_cpu.ranges[i].where;
   }
   return SL_WHERE_LIBRARY;
 }
@@ -221,8 +279,8 @@ bool cpu_start(const sl_cpu_config& config) {
   g_cpu.main_tid = config.main_tid;
   g_cpu.interval = config.interval_s > 0 ? config.interval_s : 0.01;
   g_cpu.rng = config.seed | 1;
-  g_cpu.drain_every = config.drain_every ? config.drain_every : 8;
-  g_cpu.since_drain = 0;
+  g_cpu.drain_interval_ns = uint64_t{config.drain_interval_us ? config.drain_interval_us : 20000} * 1000;
+  g_cpu.last_drain_ns = 0;
   g_cpu.generation += 1;
   g_cpu.thread_count.store(0, std::memory_order_relaxed);
   g_cpu.samples.store(0, std::memory_order_relaxed);
@@ -318,6 +376,27 @@ void cpu_set_threads(const int32_t* tids, size_t count) {
   for (size_t i = 0; i < count; ++i) g_cpu.threads[i] = tids[i];
   g_cpu.thread_count.store(count, std::memory_order_release);
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+}
+
+void cpu_profiler_enter() {
+  ThreadClock& clock = t_clock;
+  if (clock.in_profiler) return;
+  clock.profiler_wall = read_clock(CLOCK_MONOTONIC);
+  clock.profiler_cpu = read_clock(CLOCK_THREAD_CPUTIME_ID);
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // the start is written before the handler can see the flag
+  clock.in_profiler = true;
+}
+
+void cpu_profiler_exit() {
+  ThreadClock& clock = t_clock;
+  if (!clock.in_profiler) return;
+  const uint64_t wall = read_clock(CLOCK_MONOTONIC);
+  const uint64_t cpu = read_clock(CLOCK_THREAD_CPUTIME_ID);
+  clock.in_profiler = false;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  // A sample in between moved the stretch's start to its own instant.
+  if (wall > clock.profiler_wall) clock.excluded_wall += wall - clock.profiler_wall;
+  if (cpu > clock.profiler_cpu) clock.excluded_cpu += cpu - clock.profiler_cpu;
 }
 
 uint64_t cpu_samples() { return g_cpu.samples.load(std::memory_order_relaxed); }

@@ -33,6 +33,11 @@ void cpu_set_threads(const int32_t* tids, size_t count);
 // Trip the kernel side's handler (drain) at its next check; async-signal-safe.
 void request_drain();
 
+// The calling thread runs the profiler's own code (the drain) from enter to
+// exit: that time is left out of its samples (reported as the profiler's).
+void cpu_profiler_enter();
+void cpu_profiler_exit();
+
 // Counters for this run.
 uint64_t cpu_samples();
 uint64_t cpu_thread_signals();

@@ -27,7 +27,7 @@ struct sl_record {
   uint8_t depth;   // frames[0..depth) hold the stack, innermost first
   uint8_t flags;   // SL_FLAG_*
   uint32_t tid;    // kernel thread id of the sampled (allocating) thread
-  uint64_t bytes;
+  uint64_t bytes;    // alloc/free/copy: sampled bytes; cpu: the profiler's own time left out, in ns
   uint64_t pointer;  // the block (alloc, free); 0 for copies and CPU samples
   uint64_t time_ns;  // CLOCK_MONOTONIC
   uint64_t cpu_ns;   // cpu: the thread's CPU clock at the sample
@@ -39,16 +39,17 @@ struct sl_record {
 
 enum { SL_ALLOC = 1, SL_FREE = 2, SL_COPY = 3, SL_CPU = 4 };
 
-// Where a CPU sample interrupted its thread: in the interpreter or the C
-// library (Python time unless the frame is at a call), or in any other
-// library (native time: extension modules, BLAS, ...).
-enum { SL_WHERE_INTERPRETER = 0, SL_WHERE_LIBRARY = 1 };
+// Where a CPU sample interrupted its thread: in the interpreter (Python time
+// unless the frame is at a call), in any other library (native time:
+// extension modules, BLAS, ...), or in the C library, which runs for
+// whichever of the two called it.
+enum { SL_WHERE_INTERPRETER = 0, SL_WHERE_LIBRARY = 1, SL_WHERE_C_LIBRARY = 2 };
 
 enum {
   SL_FLAG_TRUNCATED = 1,   // the stack had more than SL_MAX_FRAMES frames
   SL_FLAG_NO_FRAME = 2,    // the thread had no Python frame (or no thread state)
   SL_FLAG_UNTRACKED = 4,   // alloc: the live table had no room; never counted as live
-  SL_FLAG_PROFILER = 8,    // sampled while the profiler's own code ran (not the user's)
+  SL_FLAG_BLOCKED = 8,     // cpu: the signal interrupted a blocking system call (the thread was off a CPU)
 };
 
 // Where CPython keeps what the frame reader needs, in bytes (offsets) for
@@ -83,7 +84,7 @@ struct sl_cpu_config {
   int32_t signal_number;      // real-time signal for the timer and for cell threads
   int32_t main_tid;           // the thread the timer interrupts
   uint64_t seed;
-  uint32_t drain_every;       // trip the kernel side's handler after this many samples
+  uint32_t drain_interval_us; // trip the kernel side's handler at most this often
   uint32_t reserved;
 };
 
