@@ -4,11 +4,15 @@ to code objects, lines and what the instruction does.
 A sample names its code objects by address. An address is only turned back
 into an object when that object is known to be alive: it is on a thread's
 stack now, it is reachable from the profiled code, or a function, generator
-or coroutine the garbage collector tracks holds it. The table keeps a
-strong reference to every code object it resolved, so an address it knows
-cannot be reused while the run lasts. An address found nowhere (code that
-ran and was freed before the drain, such as a string passed to ``exec``) is
-left unresolved and its frame skipped.
+or coroutine the garbage collector tracks holds it. What the searches find
+is remembered for the life of the process through weak references (a code
+object that dies drops out; its address is never mistaken for a new one),
+so the costly search over the collector's objects runs about once per
+kernel, not once per run. A run's table keeps a strong reference to every
+code object it resolved, so an address it knows cannot be reused while the
+run lasts. An address found nowhere (code that ran and was freed before the
+drain, such as a string passed to ``exec``) is left unresolved and its frame
+skipped.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import gc
 import sys
 import time
 import types
+import weakref
 from array import array
-from typing import Dict, Iterable, Iterator, List, Optional, Set
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 # Opcodes whose instruction calls something: a frame stopped at one (with no
 # newer Python frame above it) is inside a function that is not bytecode.
@@ -38,6 +43,17 @@ _CALL_NAMES = frozenset(
 # The slow search (every function the collector tracks) runs at most this often.
 _RESCAN_SECONDS = 0.5
 
+# Process-wide, weakly held: every code object a search found, by address,
+# and the facts (line per code unit, call instructions) worked out for one.
+_KNOWN: Dict[int, "weakref.ReferenceType[types.CodeType]"] = {}
+_FACTS: Dict[int, Tuple["weakref.ReferenceType[types.CodeType]", "array[int]", bytes]] = {}
+
+
+def _alive(address: int) -> Optional[types.CodeType]:
+    """The code object a search found at ``address``, if it is still alive."""
+    ref = _KNOWN.get(address)
+    return ref() if ref is not None else None
+
 
 class CodeInfo:
     """One code object with its line per code unit and its call instructions."""
@@ -47,6 +63,10 @@ class CodeInfo:
     def __init__(self, code: types.CodeType) -> None:
         self.code = code
         self.filename = code.co_filename
+        cached = _FACTS.get(id(code))
+        if cached is not None and cached[0]() is code:
+            self._lines, self._calls = cached[1], cached[2]
+            return
         units = max(1, len(code.co_code) // 2)
         lines = array("i", [code.co_firstlineno]) * units
         last = code.co_firstlineno
@@ -65,13 +85,14 @@ class CodeInfo:
                 for unit in range(instruction.offset // 2, min(units, end // 2)):
                     calls[unit] = 1
         self._calls = bytes(calls)
+        _FACTS[id(code)] = (_weak(code, _FACTS), lines, self._calls)
 
     def line_at(self, lasti: int) -> int:
         """The line of the instruction at ``lasti`` (code units; -1: not started)."""
         if lasti < 0:
             lasti = 0
         lines = self._lines
-        return lines[lasti] if lasti < len(lines) else lines[-1]
+        return int(lines[lasti] if lasti < len(lines) else lines[-1])
 
     def calls_at(self, lasti: int) -> bool:
         """Whether the instruction at ``lasti`` is a call."""
@@ -99,10 +120,7 @@ class CodeTable:
         self.unresolved = 0
         for code in _with_nested(roots):
             self.info(code)
-        # Every code object reachable now, found before the run starts (so the
-        # search costs the run nothing); their facts are built on first use.
-        self._known: Dict[int, types.CodeType] = {id(code): code for code in _collector_codes()}
-        self._last_scan = time.monotonic()
+        self._last_scan = -_RESCAN_SECONDS
 
     def info(self, code: types.CodeType) -> CodeInfo:
         """The (cached) facts of a live code object."""
@@ -116,25 +134,26 @@ class CodeTable:
         """The code object at ``address`` if it is known to be alive; else None."""
         found = self._infos.get(address)
         if found is None:
-            code = self._known.get(address)
+            code = _alive(address)
             if code is not None:
                 found = self.info(code)
         return found
 
     def resolve(self, addresses: Iterable[int]) -> None:
         """Learn the code objects behind ``addresses`` that are not known yet."""
-        wanted = {a for a in addresses if a not in self._infos and a not in self._known}
+        wanted = {a for a in addresses if a not in self._infos and _alive(a) is None}
         if not wanted:
             return
         self._learn(wanted, _stack_codes())
-        # Addresses a full search already missed are not searched for again
-        # (their code is gone); any other unknown address asks for a search,
-        # at most every _RESCAN_SECONDS.
+        # Addresses a full search already missed in this run are not searched
+        # for again (their code is gone); any other unknown address asks for
+        # a search, at most every _RESCAN_SECONDS.
         if wanted - self._missing:
             now = time.monotonic()
             if now - self._last_scan >= _RESCAN_SECONDS:
                 self._last_scan = now
-                self._learn(wanted, _collector_codes())
+                _remember_all(_collector_codes())
+                self._learn(wanted, (code for code in map(_alive, list(wanted)) if code is not None))
                 self._missing |= wanted
                 self.unresolved = len(self._missing)
 
@@ -145,6 +164,30 @@ class CodeTable:
                 wanted.discard(id(code))
                 if not wanted:
                     return
+
+
+def _forget(table: Dict[int, Any], address: int, ref: "weakref.ReferenceType[types.CodeType]") -> None:
+    """A remembered code object died: drop its entry (unless the address was reused)."""
+    entry = table.get(address)
+    if entry is ref or (isinstance(entry, tuple) and entry[0] is ref):
+        del table[address]
+
+
+def _weak(code: types.CodeType, table: Dict[int, Any]) -> "weakref.ReferenceType[types.CodeType]":
+    """A weak reference to ``code`` that removes its entry from ``table`` when it dies."""
+    address = id(code)
+
+    def drop(ref: "weakref.ReferenceType[types.CodeType]") -> None:
+        _forget(table, address, ref)
+
+    return weakref.ref(code, drop)
+
+
+def _remember_all(codes: Iterable[types.CodeType]) -> None:
+    for code in codes:
+        address = id(code)
+        if _alive(address) is not code:
+            _KNOWN[address] = _weak(code, _KNOWN)
 
 
 def _stack_codes() -> Iterator[types.CodeType]:

@@ -348,13 +348,16 @@ void cpu_stop() {
   while (g_cpu.in_handler.load(std::memory_order_acquire) != 0) sched_yield();
   // Instances still queued for this thread are consumed here; cell threads
   // got theirs before the last handler returned and run them promptly, so
-  // give them a moment while our handler (now inert) is still installed.
+  // when any was signalled they get a moment while our handler (now inert)
+  // is still installed.
   const timespec zero{0, 0};
   while (sigtimedwait(&block, nullptr, &zero) > 0) {
   }
-  const timespec settle{0, 2000000};
-  nanosleep(&settle, nullptr);
-  while (sigtimedwait(&block, nullptr, &zero) > 0) {
+  if (g_cpu.thread_signals.load(std::memory_order_relaxed) != 0) {
+    const timespec settle{0, 2000000};
+    nanosleep(&settle, nullptr);
+    while (sigtimedwait(&block, nullptr, &zero) > 0) {
+    }
   }
   sigaction(signum, &g_cpu.previous, nullptr);
   g_cpu.installed = false;
