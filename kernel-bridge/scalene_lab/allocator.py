@@ -32,6 +32,7 @@ FLAG_TRUNCATED = 1
 FLAG_NO_FRAME = 2
 FLAG_UNTRACKED = 4
 FLAG_BLOCKED = 8
+FLAG_REALLOC = 16  # alloc made by realloc: the old block's free record, if sampled, comes just before
 
 MAX_FRAMES = 40  # SL_MAX_FRAMES
 

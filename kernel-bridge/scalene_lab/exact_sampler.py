@@ -32,6 +32,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .allocator import FLAG_BLOCKED, FLAG_TRUNCATED, WHERE_C_LIBRARY, WHERE_LIBRARY, CpuConfig, RawRecord
 from .code_table import CodeTable
+from .stack_profile import StackCollector
 from .stacks import user_site
 from .stats import FunctionKey, LineKey, Share, TimeAccumulator, charge_line
 
@@ -78,6 +79,7 @@ class ExactCpuSampler:
         self.profiler_time = 0.0
         self.handler_errors = 0
         self.invalid_stacks = 0
+        self.stacks: Optional[StackCollector] = None  # set for --stacks
         self.timer_description = ""
         self.start_wall = 0.0
         self.stop_wall = 0.0
@@ -188,6 +190,9 @@ class ExactCpuSampler:
         self._previous[tid] = (place, native, blocked)
         when = time_ns / 1e9
         python_part, native_part = (0.0, cpu) if cpu_native else (cpu, 0.0)
+        if self.stacks is not None:
+            frames = self.stacks.frames(stack, boundary, bool(flags & FLAG_TRUNCATED))
+            self.stacks.add_cpu(frames, python_part, native_part, wall - cpu)
         if cpu_place == off_place:
             self._charge(place, Share(python_part, native_part, wall - cpu, util, core, when))
         else:

@@ -6,7 +6,17 @@ to the line that made it, on the main thread and on every thread the cell
 started, however late the drain (session.py) runs. Allocations by threads
 that existed before the run (the kernel's own) are left out. Frees are
 matched to the sampled block they release, so a line's live footprint (and
-the run's) falls when memory is freed later. Where the frame layout is
+the run's) falls when memory is freed later.
+
+``n_malloc_mb`` has Scalene's meaning: net allocation against the sampling
+window. Scalene's threshold sampler counts bytes allocated less bytes freed
+and reports a sample when that reaches its window, so a line's temporaries
+(allocated and freed before a window's worth of allocation went by) cancel
+out, while a block of a window or more always counts. Here a sampled block
+smaller than the window is held back until the next allocation sample (on
+average one window of allocation later): freed before then, it was a
+temporary and counts only in the line's gross volume (``churn_mb``, shown
+beside it); otherwise it counts as the line's net allocation. Where the frame layout is
 unknown, records carry no stack and are charged to the line each thread is
 on when they are drained.
 """
@@ -21,9 +31,10 @@ import time
 from types import CodeType, FrameType
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
-from .allocator import FLAG_NO_FRAME, FLAG_TRUNCATED, FLAG_UNTRACKED, RECORD_ALLOC, RECORD_COPY, RECORD_FREE, NativeAllocator, RawRecord
+from .allocator import FLAG_NO_FRAME, FLAG_REALLOC, FLAG_TRUNCATED, FLAG_UNTRACKED, RECORD_ALLOC, RECORD_COPY, RECORD_FREE, NativeAllocator, RawRecord
 from .code_table import CodeTable
 from .frames import user_frame
+from .stack_profile import Stack, StackCollector
 from .stacks import user_site
 from .stats import FunctionKey, LineKey, function_key
 
@@ -36,11 +47,12 @@ Site = Tuple[LineKey, Optional[FunctionKey]]
 class LineMemory:
     """Sampled memory figures of one line, in MB."""
 
-    __slots__ = ("malloc_mb", "python_mb", "mallocs", "frees", "current_mb", "peak_mb", "footprint_sum", "copy_mb", "timeline")
+    __slots__ = ("malloc_mb", "python_mb", "churn_mb", "mallocs", "frees", "current_mb", "peak_mb", "footprint_sum", "copy_mb", "timeline")
 
     def __init__(self) -> None:
-        self.malloc_mb = 0.0
-        self.python_mb = 0.0
+        self.malloc_mb = 0.0  # net of temporaries, as Scalene's n_malloc_mb
+        self.python_mb = 0.0  # the part of malloc_mb from Python's allocator
+        self.churn_mb = 0.0  # gross: every sampled allocation, temporaries included
         self.mallocs = 0
         self.frees = 0
         self.current_mb = 0.0
@@ -111,7 +123,10 @@ class MemorySampler:
         self._allocator: Optional[NativeAllocator] = None
         self._baseline_tids: Set[int] = set()
         self._main_tid = 0
-        self._live: Dict[int, Tuple[Optional[Site], float]] = {}
+        self._live: Dict[int, Tuple[Optional[Site], float, int]] = {}  # pointer: (site, MB, block bytes)
+        # Per thread, the size of the sampled block its latest record freed:
+        # a realloc's new block follows it and adds only what it grew by.
+        self._freed_just_before: Dict[int, int] = {}
         # A cell thread's last user line seen at a drain: its samples still
         # waiting when it has already left that line are charged there.
         self._thread_last_line: Dict[int, Site] = {}
@@ -123,6 +138,11 @@ class MemorySampler:
         self.max_footprint_python_fraction = 0.0
         self.allocated_mb = 0.0
         self.python_mb = 0.0
+        self.net_allocated_mb = 0.0  # sum of the lines' malloc_mb
+        # The latest small sampled block, not yet known to outlive its
+        # window: (pointer, its lines, MB, from Python's allocator).
+        self._pending: Optional[Tuple[int, List[LineMemory], float, bool, Stack]] = None
+        self.stacks: Optional[StackCollector] = None  # set for --stacks
         self.freed_mb = 0.0
         self.untracked_mb = 0.0
         self.alloc_samples = 0
@@ -161,6 +181,7 @@ class MemorySampler:
         allocator, self._allocator = self._allocator, None
         if allocator is None:
             return
+        self._settle_pending()  # a block still held when sampling stops was kept
         try:
             allocator.set_sampling(False)
             stats = allocator.stats()
@@ -226,16 +247,25 @@ class MemorySampler:
         main_line: Optional[Site] = None
         main_line_known = False
         other_lines: Optional[Dict[int, Optional[Site]]] = None
-        for kind, python, depth, flags, tid, size, pointer, time_ns, _c, _w, _t, _p, stack in records:
+        for kind, python, depth, flags, tid, size, pointer, time_ns, _c, block_bytes, _t, _p, stack in records:
             mb = size / MB
             when = time_ns / 1e9 - self.start_time
             if kind == RECORD_FREE:
-                self._free(pointer, when)
+                self._freed_just_before[tid] = self._free(pointer, when)
                 continue
+            old_block = self._freed_just_before.pop(tid, 0)
+            if kind == RECORD_ALLOC:
+                self._settle_pending()  # a window's worth of allocation went by
+                if not flags & FLAG_REALLOC:
+                    old_block = 0
             if tid != self._main_tid and tid in self._baseline_tids:
                 self.excluded_mb += mb  # the kernel's own threads
                 continue
             line: Optional[Site]
+            frames: Stack = ()
+            if self.stacks is not None and depth and kind == RECORD_ALLOC:
+                boundary = self._boundary if tid == self._main_tid else None
+                frames = self.stacks.frames(stack, boundary, bool(flags & FLAG_TRUNCATED))
             if depth or (self._table is not None and not flags & FLAG_NO_FRAME):
                 boundary = self._boundary if tid == self._main_tid else None
                 line = self._site_of(stack, boundary, bool(flags & FLAG_TRUNCATED))
@@ -254,7 +284,7 @@ class MemorySampler:
                     target.copy_mb += mb
                 continue
             if kind == RECORD_ALLOC:
-                self._allocate(line, pointer, mb, bool(python), when, bool(flags & FLAG_UNTRACKED))
+                self._allocate(line, pointer, mb, bool(python), when, bool(flags & FLAG_UNTRACKED), block_bytes, old_block, frames)
 
     def _targets(self, site: Optional[Site]) -> List[LineMemory]:
         """The line's accumulator and, inside a function, the function's."""
@@ -271,7 +301,21 @@ class MemorySampler:
             total = self.functions[function] = LineMemory()
         return [line, total]
 
-    def _allocate(self, site: Optional[Site], pointer: int, mb: float, python: bool, now: float, untracked: bool) -> None:
+    def _allocate(
+        self,
+        site: Optional[Site],
+        pointer: int,
+        mb: float,
+        python: bool,
+        now: float,
+        untracked: bool,
+        block_bytes: int,
+        old_block: int,
+        frames: Stack = (),
+    ) -> None:
+        """Charge one allocation sample (``old_block``: for a realloc whose old
+        block was sampled, that block's size: as in Scalene, a realloc
+        allocates only what it grows by)."""
         self.alloc_samples += 1
         self.allocated_mb += mb
         if python:
@@ -280,10 +324,14 @@ class MemorySampler:
         if not targets:
             self.unattributed_mb += mb
         for line in targets:
-            line.malloc_mb += mb
+            line.churn_mb += mb
             line.mallocs += 1
-            if python:
-                line.python_mb += mb
+        if old_block:
+            self._count_net(targets, max(0.0, mb - old_block / MB), python, frames)
+        elif block_bytes >= self.allocation_window or untracked:
+            self._count_net(targets, mb, python, frames)  # counts at once, as it trips Scalene's sampler alone
+        else:
+            self._pending = (pointer, targets, mb, python, frames)
         if untracked:
             # Its free cannot be matched: allocated, never live.
             self.untracked_mb += mb
@@ -291,7 +339,7 @@ class MemorySampler:
                 line.frees += 1
             return
         self.footprint_mb += mb
-        self._live[pointer] = (site, mb)
+        self._live[pointer] = (site, mb, block_bytes)
         for line in targets:
             line.current_mb += mb
             line.peak_mb = max(line.peak_mb, line.current_mb)
@@ -303,17 +351,37 @@ class MemorySampler:
             self.max_footprint_python_fraction = self.python_mb / self.allocated_mb if self.allocated_mb else 0.0
         self._record_footprint(now)
 
-    def _free(self, pointer: int, now: float) -> None:
+    def _count_net(self, targets: List[LineMemory], mb: float, python: bool, frames: Stack) -> None:
+        self.net_allocated_mb += mb
+        if self.stacks is not None:
+            self.stacks.add_memory(frames, mb)
+        for line in targets:
+            line.malloc_mb += mb
+            if python:
+                line.python_mb += mb
+
+    def _settle_pending(self) -> None:
+        """The held-back block outlived its window: it counts as net allocation."""
+        if self._pending is not None:
+            _, targets, mb, python, frames = self._pending
+            self._pending = None
+            self._count_net(targets, mb, python, frames)
+
+    def _free(self, pointer: int, now: float) -> int:
+        """Match a sampled block's free; returns its size in bytes (0: not ours)."""
+        if self._pending is not None and self._pending[0] == pointer:
+            self._pending = None  # a temporary: gross volume only
         entry = self._live.pop(pointer, None)
         if entry is None:
-            return  # sampled before this run
-        site, mb = entry
+            return 0  # sampled before this run
+        site, mb, block_bytes = entry
         self.freed_mb += mb
         self.footprint_mb -= mb
         for line in self._targets(site):
             line.frees += 1
             line.current_mb -= mb
         self._record_footprint(now)
+        return block_bytes
 
     def _record_footprint(self, now: float) -> None:
         self.timeline.add(now, max(0.0, self.footprint_mb))

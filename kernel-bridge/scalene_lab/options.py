@@ -14,7 +14,6 @@ DEFAULT_COPY_WINDOW = 7 << 20  # bytes between memcpy/memmove samples (Scalene's
 # the one-line notice shown instead of a traceback.
 NOT_YET_AVAILABLE = {
     "gpu": "--gpu: GPU profiling is not available yet; profiling CPU only.",
-    "stacks": "--stacks: stack collection is not available yet; profiling without stacks.",
 }
 
 

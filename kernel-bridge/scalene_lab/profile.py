@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import __version__
 from .options import ProfileOptions
@@ -15,6 +15,7 @@ from .memory import LineMemory, MemorySampler
 from .exact_sampler import ExactCpuSampler
 from .sampler import CpuSampler
 from .sources import Source, SourceResolver
+from .stack_profile import StackCollector
 from .stats import TimeAccumulator
 
 PROFILE_MIME = "application/vnd.scalene.profile+json"
@@ -54,6 +55,7 @@ def _zero_line(lineno: int, text: str) -> Dict[str, Any]:
         "n_growth_mb": 0.0,
         "n_peak_mb": 0.0,
         "n_malloc_mb": 0.0,
+        "n_churn_mb": 0.0,
         "n_mallocs": 0,
         "n_python_fraction": 0.0,
         "n_sys_percent": 0.0,
@@ -78,12 +80,13 @@ def _memory_fields(line: Optional[LineMemory], memory: Optional[MemorySampler], 
         return {}
     return {
         "n_malloc_mb": line.malloc_mb,
+        "n_churn_mb": line.churn_mb,  # beyond Scalene: gross volume, temporaries included
         "n_mallocs": line.mallocs,
         "n_peak_mb": line.peak_mb,
         "n_growth_mb": line.peak_mb,  # Scalene reports the peak here too
         "n_avg_mb": line.footprint_sum / line.mallocs if line.mallocs else 0.0,
         "n_python_fraction": line.python_mb / line.malloc_mb if line.malloc_mb else 0.0,
-        "n_usage_fraction": line.malloc_mb / memory.allocated_mb if memory.allocated_mb else 0.0,
+        "n_usage_fraction": line.malloc_mb / memory.net_allocated_mb if memory.net_allocated_mb else 0.0,
         "n_copy_mb_s": line.copy_mb / elapsed if elapsed > 0 else 0.0,
         "memory_samples": line.timeline.shown(),
     }
@@ -206,7 +209,24 @@ def build_profile(
     }
     if memory is not None:
         _add_memory(profile, memory, resolver, elapsed)
+    stacks = getattr(sampler, "stacks", None)  # only the instant sampler reads stacks
+    if isinstance(stacks, StackCollector):
+        name_of = _stack_names(resolver)
+        profile["stacks"] = stacks.cpu_json(total, name_of)
+        if memory is not None:
+            profile["memory_stacks"] = stacks.memory_json(name_of)
     return profile
+
+
+def _stack_names(resolver: SourceResolver) -> Callable[[str], str]:
+    """How a stack frame names its file: a cell as the notebook shows it
+    (``In [N]``), anything else by its path."""
+
+    def name_of(filename: str) -> str:
+        source = resolver.resolve(filename)
+        return f"In {source.key}" if source.kind == "cell" else source.filename
+
+    return name_of
 
 
 def _add_memory(profile: Dict[str, Any], memory: MemorySampler, resolver: SourceResolver, elapsed: float) -> None:

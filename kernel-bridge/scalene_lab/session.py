@@ -31,6 +31,7 @@ from .exact_sampler import ExactCpuSampler
 from .interrupts import DeferredInterrupts
 from .memory import MemorySampler
 from .options import DEFAULT_COPY_WINDOW, ProfileOptions
+from .stack_profile import StackCollector
 from . import python_layout
 from .sampler import CpuSampler
 from .timer import TimerUnavailable
@@ -100,6 +101,7 @@ class ProfileSession:
         self.table = CodeTable(roots)
         self.cpu: Union[CpuSampler, ExactCpuSampler, None] = None
         self.memory: Optional[MemorySampler] = None
+        self.stacks = StackCollector(self.table, self._is_user_file) if options.stacks else None
         self._native: Optional[NativeAllocator] = None
         self._signum = 0
         self._previous_handler: Any = signal.SIG_DFL
@@ -146,6 +148,7 @@ class ProfileSession:
                 table=self.table if exact_reason is None else None,
             )
             self.memory = memory
+            memory.stacks = self.stacks
             try:
                 memory.start(native)
             except (AllocatorUnavailable, OSError, ValueError) as problem:
@@ -155,10 +158,14 @@ class ProfileSession:
         if exact_reason is None and native is not None:
             exact = ExactCpuSampler(native.lib, self.table, options.cpu_sampling_rate, self._is_user_file, self._boundary)
             self.cpu = exact
+            exact.stacks = self.stacks
             exact.start(self._signum)
             exact.refresh_threads()
         else:
             self._say(f"lines are placed by the signal-delay method: the frame reader is not available ({exact_reason}).")
+            if self.stacks is not None:
+                self._say("--stacks needs the frame reader; profiling without stacks.")
+                self.stacks = None
             fallback = CpuSampler(options.cpu_sampling_rate, self._is_user_file, boundary=self._boundary, rng=random.Random())
             self.cpu = fallback
             fallback.start()

@@ -6,12 +6,15 @@
 // is sampled, and the sample carries every byte since the previous sample:
 // each byte is counted exactly once, so a thread's total is exact, and since
 // a point is equally likely to land on any byte, each line's expected share
-// is its true share. A large allocation is then measured almost exactly
-// instead of to within Poisson noise. A block of at least one window is
-// always sampled: a skipped large block would hand all its bytes to the next
-// sample, whatever line makes it (two lines alternating 2 MiB blocks at a
-// 1 MiB window traded a seventh of their blocks that way). No allocation, no
-// locks, no exceptions: it runs inside malloc.
+// is its true share. A block of at least one window is always sampled and
+// stands for exactly its own bytes, outside the Poisson stream of smaller
+// blocks: a skipped large block would hand all its bytes to the next sample,
+// whatever line makes it (two lines alternating 2 MiB blocks at a 1 MiB
+// window traded a seventh of their blocks that way), and one carrying the
+// small blocks' gap before it would lend them its line and its lifetime (a
+// list's growing buffer, freed at once by the next realloc, took along the
+// temporaries allocated before it). No allocation, no locks, no exceptions:
+// it runs inside malloc.
 #pragma once
 
 #include <cmath>
@@ -61,8 +64,10 @@ class ByteSampler {
   }
 
   // Feed one allocation of `size` bytes; returns the bytes the sample stands
-  // for (everything since the previous sample), or 0 when it is not sampled.
+  // for (a large block: itself; a smaller one: every smaller block's bytes
+  // since the previous such sample), or 0 when it is not sampled.
   uint64_t on_bytes(uint64_t size) {
+    if (size >= window_) return size;
     if (skip(size)) return 0;
     const uint64_t weight = gap_ - remaining_ + size;
     gap_ = remaining_ = draw_gap();  // memoryless: the next gap starts after this block

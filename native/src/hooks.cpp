@@ -46,7 +46,7 @@ void* calloc(size_t count, size_t size) {
 void* realloc(void* old_pointer, size_t size) {
   on_free(old_pointer);  // never allocates; a block already matched is not found twice
   if (native_allocation_passes(size)) return real().realloc(old_pointer, size);
-  return guarded_allocation(size, false, [old_pointer, size] { return real().realloc(old_pointer, size); });
+  return guarded_allocation(size, false, [old_pointer, size] { return real().realloc(old_pointer, size); }, true);
 }
 
 void free(void* pointer) {

@@ -52,7 +52,7 @@ SL_INTERPOSE void* calloc(size_t count, size_t size) {
 SL_INTERPOSE void* realloc(void* old_pointer, size_t size) {
   on_free(old_pointer);  // never allocates; a block already matched is not found twice
   if (native_allocation_passes(size)) return __libc_realloc(old_pointer, size);
-  return guarded_allocation(size, false, [old_pointer, size] { return __libc_realloc(old_pointer, size); });
+  return guarded_allocation(size, false, [old_pointer, size] { return __libc_realloc(old_pointer, size); }, true);
 }
 
 SL_INTERPOSE void free(void* pointer) {

@@ -56,7 +56,7 @@ void* wrapped_realloc(void* context, void* old_pointer, size_t size) {
   PyAllocator& next = original(context);
   on_free(old_pointer);
   if (!g_sampling.load(std::memory_order_relaxed)) return next.realloc(next.context, old_pointer, size);
-  return guarded_allocation(size, true, [&next, old_pointer, size] { return next.realloc(next.context, old_pointer, size); });
+  return guarded_allocation(size, true, [&next, old_pointer, size] { return next.realloc(next.context, old_pointer, size); }, true);
 }
 
 // Matching a free never allocates, so it needs no guard.

@@ -31,7 +31,10 @@ struct sl_record {
   uint64_t pointer;  // the block (alloc, free); 0 for copies and CPU samples
   uint64_t time_ns;  // CLOCK_MONOTONIC
   uint64_t cpu_ns;   // cpu: the thread's CPU clock at the sample
-  uint64_t wall_ns;  // cpu: wall time since this thread's previous sample
+  union {
+    uint64_t wall_ns;      // cpu: wall time since this thread's previous sample
+    uint64_t block_bytes;  // alloc: the block's own size (`bytes` is the volume the sample stands for)
+  };
   uint64_t thread_cpu_ns;  // cpu: the thread's CPU time since its previous sample
   uint64_t process_cpu_ns; // cpu: the process's CPU clock at the sample
   sl_frame frames[SL_MAX_FRAMES];
@@ -50,6 +53,7 @@ enum {
   SL_FLAG_NO_FRAME = 2,    // the thread had no Python frame (or no thread state)
   SL_FLAG_UNTRACKED = 4,   // alloc: the live table had no room; never counted as live
   SL_FLAG_BLOCKED = 8,     // cpu: the signal interrupted a blocking system call (the thread was off a CPU)
+  SL_FLAG_REALLOC = 16,    // alloc: made by realloc; the old block's free record, if it was sampled, comes just before
 };
 
 // Where CPython keeps what the frame reader needs, in bytes (offsets) for

@@ -49,7 +49,7 @@ ThreadState& current_samplers() {
 // the instant of the allocation, so it is charged to the line that made it
 // however late the drain runs. The kernel side is asked to drain once a
 // quarter of the buffer is waiting.
-void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t flags) {
+void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t flags, uint64_t block_bytes = 0) {
   State& shared = state();
   sl_record record{};
   record.kind = kind;
@@ -58,6 +58,7 @@ void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t 
   record.tid = current_tid();
   record.bytes = bytes;
   record.pointer = pointer;
+  record.block_bytes = block_bytes;
   record.time_ns = now_ns();
   if (kind != SL_FREE) capture_stack(python_layout(), current_thread_state(), &record);
   if (!shared.buffer.push(record)) return;
@@ -69,20 +70,20 @@ void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t 
 
 }  // namespace
 
-void on_allocation_slow(void* pointer, uint64_t size, bool python) {
+void on_allocation_slow(void* pointer, uint64_t size, bool python, bool realloc) {
   const uint64_t bytes = current_samplers().allocations.on_bytes(size);
   if (bytes == 0) return;
   g_free_filter.raise(pointer);
-  uint8_t flags = 0;
+  uint8_t flags = realloc ? SL_FLAG_REALLOC : 0;
   if (state().live.insert(reinterpret_cast<uintptr_t>(pointer), bytes)) {
     g_live_blocks.fetch_add(1, std::memory_order_relaxed);
   } else {
     // No room to match its free later: it is reported as allocated but
     // never counted as live, so it cannot look like growth or a leak.
     g_free_filter.lower(pointer);
-    flags = SL_FLAG_UNTRACKED;
+    flags |= SL_FLAG_UNTRACKED;
   }
-  push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer), flags);
+  push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer), flags, size);
 }
 
 void on_free_slow(void* pointer) {

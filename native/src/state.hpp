@@ -60,7 +60,7 @@ inline ThreadState& thread_state() { return t_thread_state; }
 bool is_preloaded();
 
 // The slow paths: a sample is due, or a sampled block may be freed.
-void on_allocation_slow(void* pointer, uint64_t size, bool python);
+void on_allocation_slow(void* pointer, uint64_t size, bool python, bool realloc);
 void on_free_slow(void* pointer);
 void on_copy_slow(uint64_t size);
 
@@ -101,10 +101,10 @@ inline bool native_copy_passes(uint64_t size) {
 // After the real call, on the slow side: sample the block unless the
 // countdown takes it after all (a thread's first allocation after attach
 // reseeds its sampler) or the call failed.
-inline void on_allocation(void* pointer, uint64_t size, bool python) {
+inline void on_allocation(void* pointer, uint64_t size, bool python, bool realloc) {
   if (!g_sampling.load(std::memory_order_relaxed) || pointer == nullptr) return;
   if (allocation_skipped(thread_state(), size)) return;
-  on_allocation_slow(pointer, size, python);
+  on_allocation_slow(pointer, size, python, realloc);
 }
 
 inline void on_free(void* pointer) {
@@ -138,10 +138,10 @@ class ReentryGuard {
 // a shared "forward or guard" helper builds the lambda before the fast path,
 // and a lambda of three captures then spills to the stack on every call.
 template <typename Call>
-__attribute__((noinline)) void* guarded_allocation(uint64_t size, bool python, Call call) {
+__attribute__((noinline)) void* guarded_allocation(uint64_t size, bool python, Call call, bool realloc = false) {
   ReentryGuard guard;
   void* pointer = call();
-  if (guard.entered()) on_allocation(pointer, size, python);
+  if (guard.entered()) on_allocation(pointer, size, python, realloc);
   return pointer;
 }
 
