@@ -39,6 +39,28 @@ def test_malformed_values_are_usage_errors(kernel: KernelSession) -> None:
         assert outcome.error is None and "Traceback" not in outcome.stderr, line
 
 
+def test_an_empty_outfile_is_a_usage_error_and_nothing_runs(kernel: KernelSession) -> None:
+    kernel.run("survivor = 41")
+    files_before = kernel.value("sorted(__import__('os').listdir())")
+    for line in (
+        "%%scalene --outfile ''\nsurvivor += 1",
+        "%%scalene --outfile '   '\nsurvivor += 1",
+        "%scrun --outfile '' survivor += 1",
+        "%scrun --outfile= survivor += 1",
+    ):
+        outcome = kernel.run(line)
+        assert outcome.status == "error", line
+        assert outcome.stderr.startswith("UsageError: argument --outfile: needs a file name"), (line, outcome.stderr)
+        assert "usage: %" in outcome.stderr and "Traceback" not in outcome.stderr, line
+        assert outcome.profiles == [] and outcome.error is None, line
+    # Nothing ran, nothing was written, and the kernel profiles as before.
+    assert kernel.value("survivor") == 41
+    assert kernel.value("sorted(__import__('os').listdir())") == files_before
+    after = kernel.run("%scrun survivor += 1")
+    assert after.status == "ok" and len(after.profiles) == 1, after.stderr
+    assert kernel.value("survivor") == 42
+
+
 def test_code_runs_in_the_notebook_namespace(kernel: KernelSession) -> None:
     kernel.run("base = 40")
     outcome = kernel.run("%%scalene\nimport math\nanswer = base + 2\nanswer * 10")

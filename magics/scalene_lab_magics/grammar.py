@@ -78,6 +78,9 @@ def _name_list(text: str) -> List[str]:
 
 
 def _outfile(text: str) -> str:
+    if not text.strip():
+        # An empty name would silently write nothing (or a file named "  ").
+        raise argparse.ArgumentTypeError("needs a file name, got an empty one")
     path = os.path.expanduser(text)
     if os.path.isdir(path):
         raise argparse.ArgumentTypeError(f"{text} is a directory")

@@ -35,7 +35,8 @@ def test_options_are_converted() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--cpu-sampling-rate", "0"], ["--cpu-sampling-rate", "nan"], ["--cpu-sampling-rate", "1e9"], ["--bogus"], ["--cpu-only=yes"]],
+    [["--cpu-sampling-rate", "0"], ["--cpu-sampling-rate", "nan"], ["--cpu-sampling-rate", "1e9"], ["--bogus"], ["--cpu-only=yes"],
+     ["--outfile", ""], ["--outfile", "  "], ["--outfile="]],
 )
 def test_bad_options_raise_usage_error_with_the_usage_line(argv: "list[str]") -> None:
     with pytest.raises(UsageError, match="usage: %scrun"):
