@@ -8,20 +8,27 @@ import sys
 from typing import Any, Dict
 
 from .options import ProfileOptions
+from .output_bounds import fit
 from .profile import PROFILE_MIME
 from .render_html import render_html
 from .render_text import render_text
 
 
-def bundle(profile: Dict[str, Any], view: str = "html") -> Dict[str, Any]:
-    """The MIME bundle: the profile object, static HTML and an aligned text table.
-
-    With ``view == "cli"`` the HTML fallback is the text table itself, for
-    frontends that should show the terminal view first.
-    """
+def unbounded_bundle(profile: Dict[str, Any], view: str = "html") -> Dict[str, Any]:
+    """The three entries rendered from the whole ``profile``, before any cap."""
     text = render_text(profile)
     html = render_html(profile, as_text=text if view == "cli" else None)
     return {PROFILE_MIME: profile, "text/html": html, "text/plain": text}
+
+
+def bundle(profile: Dict[str, Any], view: str = "html") -> Dict[str, Any]:
+    """The MIME bundle: the profile object, static HTML and an aligned text table.
+
+    Every entry stays under its cap in output_bounds.py (the notebook saves
+    all three). With ``view == "cli"`` the HTML fallback is the text table
+    itself, for frontends that should show the terminal view first.
+    """
+    return fit(profile, lambda shown: unbounded_bundle(shown, view))
 
 
 def write_outfile(profile: Dict[str, Any], path: str) -> None:
@@ -32,10 +39,13 @@ def write_outfile(profile: Dict[str, Any], path: str) -> None:
 
 
 def publish(profile: Dict[str, Any], options: ProfileOptions) -> None:
-    """Show the profile in the cell's output; write ``--outfile`` if given."""
+    """Show the profile in the cell's output; write ``--outfile`` if given.
+
+    The file gets the whole profile; only the notebook's copy is capped.
+    """
     from IPython.display import display
 
-    if options.outfile:
+    if options.outfile is not None:
         try:
             write_outfile(profile, options.outfile)
         except OSError as problem:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import __version__
 from .options import ProfileOptions
+from .line_window import choose_lines
 from .regions import SourceFacts, analyse
 from .memory import LineMemory, MemorySampler
 from .exact_sampler import ExactCpuSampler
@@ -296,11 +297,11 @@ def _file_record(
 ) -> Dict[str, Any]:
     text = "".join(source.lines)
     facts = analyse(_parsable(text))
-    # Cells are short and shown whole; a user's .py file can be thousands of
-    # lines, so only its sampled lines travel inside the notebook.
-    whole = source.kind == "cell" and not options.reduced_profile
-    sampled = set(lines) | set(memory_lines)
-    numbers = range(1, len(source.lines) + 1) if whole else sorted(n for n in sampled if n >= 1)
+    # Records follow the sampled lines, not the source's length (line_window.py):
+    # cells keep context around them, files and --reduced-profile do not.
+    with_context = source.kind == "cell" and not options.reduced_profile
+    window = choose_lines(len(source.lines), set(lines) | set(memory_lines), with_context)
+    numbers = window.shown
     records = []
     for lineno in numbers:
         text_line = source.lines[lineno - 1] if lineno <= len(source.lines) else ""
@@ -318,6 +319,7 @@ def _file_record(
         "imports": facts.imports,
         "leaks": _leaks(memory_lines, memory.growth_rate, elapsed) if memory is not None else {},
         "lines": records,
+        "omitted_lines": window.omitted_records(),  # beyond Scalene: runs of lines without a record
         "percent_cpu_time": share,
     }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Dict, List, Optional
 
-from .report import Row, headline, megabytes, percent, views
+from .report import Gap, Row, headline, megabytes, percent, views
 
 # Scalene's colours for the three kinds of time.
 COLOURS = {"python": "#3b6fb6", "native": "#2ca58d", "system": "#e0a030"}
@@ -32,15 +32,31 @@ def _bar(row: Row) -> str:
     )
 
 
-def _row_html(label: str, row: Row, memory: bool) -> str:
+def row_html(label: str, row: Row, memory: bool) -> str:
+    """One table row: line number, bar, shares (and sizes), source text."""
     cells = [percent(v) for v in (row.python, row.native, row.system)]
     if memory:
         cells += [megabytes(v) for v in (row.peak_mb, row.malloc_mb, row.copy_mb_s)]
     shares = "".join(f'<td style="text-align:right">{escape(c)}</td>' for c in cells)
+    # A line without time gets no bar: an empty outline per idle line only adds bytes.
+    bar = _bar(row) if row.total >= 0.05 else ""
     return (
-        f'<tr><td style="text-align:right">{escape(label)}</td><td>{_bar(row)}</td>{shares}'
+        f'<tr><td style="text-align:right">{escape(label)}</td><td>{bar}</td>{shares}'
         f'<td style="text-align:left"><code style="white-space:pre">{escape(row.text)}</code></td></tr>'
     )
+
+
+def note_html(text: str, columns: int) -> str:
+    """A summary row across the table (a gap, or functions left out)."""
+    return (
+        f'<tr><td style="text-align:right;color:#888">&#8943;</td>'
+        f'<td colspan="{columns}" style="text-align:left;color:#888;font-style:italic">{escape(text)}</td></tr>'
+    )
+
+
+def gap_html(gap: Gap, columns: int) -> str:
+    """The one row that stands for a run of lines without a record."""
+    return note_html(gap.describe(), columns)
 
 
 def render_html(profile: Dict[str, Any], as_text: Optional[str] = None) -> str:
@@ -57,12 +73,17 @@ def render_html(profile: Dict[str, Any], as_text: Optional[str] = None) -> str:
     out.append(f"<p>{legend}</p>")
     for view in views(profile):
         out.append(f"<p>{escape(view.title)}: {view.share:.1f}% of sampled time</p>")
+        if view.cut_note():
+            out.append(f'<p style="font-style:italic">{escape(view.cut_note())}</p>')
         out.append('<table style="border-collapse:collapse;font-size:12px">')
         out.append(f"<thead><tr>{head}</tr></thead><tbody>")
-        out.extend(_row_html(str(row.lineno), row, memory) for row in view.rows)
-        if view.functions:
+        for entry in view.entries():
+            out.append(gap_html(entry, len(columns)) if isinstance(entry, Gap) else row_html(str(entry.lineno), entry, memory))
+        if view.functions or view.omitted_functions:
             out.append(f'<tr><th colspan="{len(columns) + 1}" style="text-align:left">Functions</th></tr>')
-            out.extend(_row_html(str(row.lineno), row, memory) for row in view.functions)
+            out.extend(row_html(str(row.lineno), row, memory) for row in view.functions)
+        if view.omitted_functions:
+            out.append(note_html(view.functions_note(), len(columns)))
         out.append("</tbody></table>")
     out.append("</div>")
     return "\n".join(out)

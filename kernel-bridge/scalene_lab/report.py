@@ -3,8 +3,8 @@ then per source a title and its rows of Python / native / system shares."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict, List
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Union
 
 
 @dataclass
@@ -27,17 +27,78 @@ class Row:
 
 
 @dataclass
+class Gap:
+    """A run of lines the profile has no record for, shown as one row."""
+
+    first: int
+    last: int
+    sampled_lines: int = 0
+    percent: float = 0.0
+    malloc_mb: float = 0.0
+
+    @property
+    def count(self) -> int:
+        """How many lines the run spans."""
+        return self.last - self.first + 1
+
+    def describe(self) -> str:
+        """``lines 2-10,001: 10,000 lines without samples`` (or what was cut)."""
+        span = f"line {self.first:,}" if self.count == 1 else f"lines {self.first:,}-{self.last:,}"
+        noun = "line" if self.count == 1 else "lines"
+        if not self.sampled_lines:
+            return f"{span}: {self.count:,} {noun} without samples"
+        held = [f"{self.percent:.1f}% of time"]
+        if self.malloc_mb >= 0.05:
+            held.append(f"{self.malloc_mb:.1f} MB allocated")
+        return f"{span}: {self.count:,} {noun} not shown, {self.sampled_lines:,} with samples ({', '.join(held)})"
+
+
+@dataclass
 class SourceView:
-    """A source's title and rows."""
+    """A source's title, rows, the gaps between them, and its functions."""
 
     key: str
     title: str
     share: float
     rows: List[Row]
     functions: List[Row]
+    gaps: List[Gap] = field(default_factory=list)
+    omitted_functions: int = 0
+    omitted_functions_percent: float = 0.0
+
+    def entries(self) -> Iterator[Union[Row, Gap]]:
+        """Rows and gap rows in line order."""
+        gaps = sorted(self.gaps, key=lambda g: g.first)
+        index = 0
+        for row in self.rows:
+            while index < len(gaps) and gaps[index].first < row.lineno:
+                yield gaps[index]
+                index += 1
+            yield row
+        yield from gaps[index:]
+
+    def cut_note(self) -> str:
+        """Empty, or a sentence saying the output cap left sampled lines out."""
+        cut = [gap for gap in self.gaps if gap.sampled_lines]
+        if not cut:
+            return ""
+        lines = sum(gap.sampled_lines for gap in cut)
+        share = sum(gap.percent for gap in cut)
+        return (
+            f"{lines:,} sampled lines ({share:.1f}% of time) are left out to keep the output small; "
+            "the heaviest are shown, the rest are counted in the ... rows"
+        )
+
+    def functions_note(self) -> str:
+        """What the output cap left out of the function list."""
+        return (
+            f"{self.omitted_functions:,} more functions not shown to keep the output small "
+            f"({self.omitted_functions_percent:.1f}% of time)"
+        )
 
 
-def _row(record: Dict[str, Any]) -> Row:
+def row_of(record: Dict[str, Any]) -> Row:
+    """The figures a viewer shows for one line (or function) record."""
     return Row(
         lineno=int(record.get("lineno", 0)),
         text=str(record.get("line", "")).rstrip("\n"),
@@ -84,19 +145,44 @@ def headline(profile: Dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _gaps(detail: Dict[str, Any], rows: List[Row]) -> List[Gap]:
+    """The file's ``omitted_lines``; for a profile without them (Scalene's own
+    ``--reduced-profile``), the holes between consecutive line numbers."""
+    recorded = detail.get("omitted_lines")
+    if isinstance(recorded, list):
+        return [
+            Gap(
+                first=int(g.get("first", 0)),
+                last=int(g.get("last", 0)),
+                sampled_lines=int(g.get("sampled_lines", 0)),
+                percent=float(g.get("percent_cpu_time", 0.0)),
+                malloc_mb=float(g.get("n_malloc_mb", 0.0)),
+            )
+            for g in recorded
+            if isinstance(g, dict)
+        ]
+    numbers = sorted(row.lineno for row in rows)
+    return [Gap(a + 1, b - 1) for a, b in zip(numbers, numbers[1:]) if b - a > 1]
+
+
 def views(profile: Dict[str, Any]) -> List[SourceView]:
     """Each reported source in profile order."""
     sources = profile.get("notebook", {}).get("sources", {})
     result = []
     for key, detail in profile.get("files", {}).items():
         meta = sources.get(key, {})
+        rows = [row_of(r) for r in detail.get("lines", [])]
+        cut = detail.get("omitted_functions") or {}
         result.append(
             SourceView(
                 key=key,
                 title=source_title(key, meta),
                 share=float(detail.get("percent_cpu_time", 0.0)),
-                rows=[_row(r) for r in detail.get("lines", [])],
-                functions=[_row(r) for r in detail.get("functions", [])],
+                rows=rows,
+                functions=[row_of(r) for r in detail.get("functions", [])],
+                gaps=_gaps(detail, rows),
+                omitted_functions=int(cut.get("count", 0)),
+                omitted_functions_percent=float(cut.get("percent_cpu_time", 0.0)),
             )
         )
     return result
