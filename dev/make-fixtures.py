@@ -40,6 +40,13 @@ CELLS = {
         "del big\n"
         "busy(500_000)"
     ),
+    # 20,003 lines, three of them sampled: the bounded output (gap rows).
+    "long": (
+        "%%scalene --cpu-only\n"
+        + "\n".join(f"v{i} = {i}" for i in range(10_000))
+        + "\ntotal = 0\nfor i in range(3_000_000):\n    total += i\n"
+        + "\n".join(f"w{i} = {i}" for i in range(10_000))
+    ),
 }
 
 
@@ -49,7 +56,10 @@ def main() -> int:
     nb.cells += [nbformat.v4.new_code_cell(code) for code in CELLS.values()]
     nbclient.NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=300).execute()
     os.makedirs(OUT, exist_ok=True)
+    wanted = set(sys.argv[1:]) or set(CELLS)  # `make-fixtures.py long` rewrites only long.json
     for name, cell in zip(CELLS, nb.cells[2:]):
+        if name not in wanted:
+            continue
         profiles = [o["data"][MIME] for o in cell.outputs if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
         if len(profiles) != 1:
             print(f"{name}: expected one profile, got {len(profiles)}", file=sys.stderr)

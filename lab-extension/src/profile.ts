@@ -22,12 +22,27 @@ export interface ILineProfile {
   n_python_fraction: number;
 }
 
+/**
+ * A run of lines the profile has no record for (beyond Scalene: scalene-lab
+ * keeps records for sampled lines and their context, not for every line).
+ * The counts are zero unless the output cap left sampled lines out.
+ */
+export interface IOmittedLines {
+  first: number;
+  last: number;
+  sampled_lines: number;
+  percent_cpu_time: number;
+  n_malloc_mb: number;
+}
+
 /** One source (a cell or a file) of the profile. */
 export interface IFileProfile {
   percent_cpu_time: number;
   lines: ILineProfile[];
   functions: ILineProfile[];
   imports: string[];
+  omitted_lines?: IOmittedLines[];
+  omitted_functions?: { count: number; percent_cpu_time: number };
 }
 
 /** Where a source came from, from the profile's `notebook` object. */
@@ -94,6 +109,15 @@ export function parseProfile(value: unknown): IScaleneProfile {
       const rows = Private.array(detail[field], `files["${key}"].${field}`);
       rows.forEach((row, i) => Private.line(row, `files["${key}"].${field}[${i}]`));
     }
+    if (detail.omitted_lines !== undefined) {
+      const gaps = Private.array(detail.omitted_lines, `files["${key}"].omitted_lines`);
+      gaps.forEach((gap, i) => Private.gap(gap, `files["${key}"].omitted_lines[${i}]`));
+    }
+    if (detail.omitted_functions !== undefined) {
+      const cut = Private.object(detail.omitted_functions, `files["${key}"].omitted_functions`);
+      Private.number(cut.count, `files["${key}"].omitted_functions.count`);
+      Private.number(cut.percent_cpu_time, `files["${key}"].omitted_functions.percent_cpu_time`);
+    }
   }
   const notebook = Private.object(root.notebook, 'notebook');
   Private.string(notebook.magic, 'notebook.magic');
@@ -132,6 +156,13 @@ namespace Private {
       throw new ProfileError(`${where} should be text`);
     }
     return value;
+  }
+
+  export function gap(value: unknown, where: string): void {
+    const run = object(value, where);
+    for (const field of ['first', 'last', 'sampled_lines', 'percent_cpu_time', 'n_malloc_mb']) {
+      number(run[field], `${where}.${field}`);
+    }
   }
 
   export function line(value: unknown, where: string): void {

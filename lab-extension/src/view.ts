@@ -5,7 +5,13 @@
  * Every string from the profile goes in as text (`textContent`), never as
  * markup: notebooks are untrusted.
  */
-import { ILineProfile, IScaleneProfile, ISourceInfo } from './profile';
+import {
+  IFileProfile,
+  ILineProfile,
+  IOmittedLines,
+  IScaleneProfile,
+  ISourceInfo
+} from './profile';
 
 /** The three kinds of CPU time, in drawing order. */
 export const TIME_KINDS = [
@@ -105,6 +111,50 @@ export function sourceTitle(key: string, info?: ISourceInfo): string {
   return key;
 }
 
+/**
+ * The runs of lines a source has no record for: the profile's
+ * `omitted_lines`, or for a profile without them (Scalene's own
+ * `--reduced-profile`) the holes between consecutive line numbers.
+ */
+export function omittedRuns(file: IFileProfile): IOmittedLines[] {
+  if (Array.isArray(file.omitted_lines)) {
+    return [...file.omitted_lines].sort((a, b) => a.first - b.first);
+  }
+  const numbers = file.lines.map(l => l.lineno).sort((a, b) => a - b);
+  const runs: IOmittedLines[] = [];
+  for (let i = 1; i < numbers.length; i++) {
+    if (numbers[i] - numbers[i - 1] > 1) {
+      runs.push({
+        first: numbers[i - 1] + 1,
+        last: numbers[i] - 1,
+        sampled_lines: 0,
+        percent_cpu_time: 0,
+        n_malloc_mb: 0
+      });
+    }
+  }
+  return runs;
+}
+
+/**
+ * The text of the one row that stands for a run of lines:
+ * `lines 2-10,001: 10,000 lines without samples`, or what the output cap left out.
+ */
+export function describeRun(run: IOmittedLines): string {
+  const count = run.last - run.first + 1;
+  const span =
+    count === 1 ? `line ${run.first.toLocaleString('en-US')}` : `lines ${run.first.toLocaleString('en-US')}-${run.last.toLocaleString('en-US')}`;
+  const noun = count === 1 ? 'line' : 'lines';
+  if (!run.sampled_lines) {
+    return `${span}: ${count.toLocaleString('en-US')} ${noun} without samples`;
+  }
+  const held = [`${run.percent_cpu_time.toFixed(1)}% of time`];
+  if (run.n_malloc_mb >= 0.05) {
+    held.push(`${run.n_malloc_mb.toFixed(1)} MB allocated`);
+  }
+  return `${span}: ${count.toLocaleString('en-US')} ${noun} not shown, ${run.sampled_lines.toLocaleString('en-US')} with samples (${held.join(', ')})`;
+}
+
 namespace Private {
   export function el<K extends keyof HTMLElementTagNameMap>(
     doc: Document,
@@ -164,7 +214,7 @@ namespace Private {
   export function source(
     doc: Document,
     key: string,
-    file: { percent_cpu_time: number; lines: ILineProfile[]; functions: ILineProfile[] },
+    file: IFileProfile,
     memory: boolean,
     info?: ISourceInfo
   ): HTMLElement {
@@ -178,15 +228,73 @@ namespace Private {
     heading.appendChild(
       text(doc, 'span', `${CSS}-share`, `${file.percent_cpu_time.toFixed(1)}% of time`)
     );
+    const runs = omittedRuns(file);
+    const listed = file.lines.length;
+    if (runs.length > 0) {
+      const all = runs.reduce((sum, run) => sum + run.last - run.first + 1, listed);
+      heading.appendChild(
+        text(doc, 'span', `${CSS}-coverage`, `${listed.toLocaleString('en-US')} of ${all.toLocaleString('en-US')} lines listed`)
+      );
+    }
     section.appendChild(heading);
-    section.appendChild(table(doc, 'Line', file.lines, memory));
-    if (file.functions.length > 0) {
-      section.appendChild(table(doc, 'Function', file.functions, memory));
+    const cut = runs.filter(run => run.sampled_lines > 0);
+    if (cut.length > 0) {
+      const lines = cut.reduce((sum, run) => sum + run.sampled_lines, 0);
+      const share = cut.reduce((sum, run) => sum + run.percent_cpu_time, 0);
+      section.appendChild(
+        text(
+          doc,
+          'div',
+          `${CSS}-message ${CSS}-cut`,
+          `${lines.toLocaleString('en-US')} sampled lines (${share.toFixed(1)}% of time) are left out to keep the output small; the heaviest are shown, the rest are counted in the ⋯ rows.`
+        )
+      );
+    }
+    section.appendChild(table(doc, 'Line', file.lines, memory, runs));
+    const cutFunctions = file.omitted_functions?.count ?? 0;
+    if (file.functions.length > 0 || cutFunctions > 0) {
+      const functions = table(doc, 'Function', file.functions, memory, []);
+      if (cutFunctions > 0) {
+        functions.tBodies[0].appendChild(
+          note(
+            doc,
+            `${cutFunctions.toLocaleString('en-US')} more functions not shown to keep the output small (${file.omitted_functions!.percent_cpu_time.toFixed(1)}% of time)`,
+            memory
+          )
+        );
+      }
+      section.appendChild(functions);
     }
     return section;
   }
 
-  function table(doc: Document, what: string, rows: ILineProfile[], memory: boolean): HTMLElement {
+  /** A summary row across the table: a run of lines, or functions left out. */
+  function note(doc: Document, content: string, memory: boolean): HTMLTableRowElement {
+    const tr = el(doc, 'tr', `${CSS}-gap`);
+    tr.appendChild(text(doc, 'td', `${CSS}-lineno`, '⋯'));
+    const cell = text(doc, 'td', `${CSS}-gapText`, content);
+    cell.colSpan = 1 + TIME_KINDS.length + (memory ? MEMORY_COLUMNS.length : 0) + 1;
+    tr.appendChild(cell);
+    return tr;
+  }
+
+  function gapRow(doc: Document, run: IOmittedLines, memory: boolean): HTMLTableRowElement {
+    const tr = note(doc, describeRun(run), memory);
+    tr.dataset.first = String(run.first);
+    tr.dataset.last = String(run.last);
+    if (run.sampled_lines > 0) {
+      tr.classList.add(`${CSS}-gapCut`);
+    }
+    return tr;
+  }
+
+  function table(
+    doc: Document,
+    what: string,
+    rows: ILineProfile[],
+    memory: boolean,
+    runs: IOmittedLines[]
+  ): HTMLTableElement {
     const node = el(doc, 'table', `${CSS}-table`);
     const head = node.createTHead().insertRow();
     const labels = [
@@ -200,8 +308,15 @@ namespace Private {
       head.appendChild(text(doc, 'th', '', label));
     }
     const body = node.createTBody();
+    let next = 0;
     for (const row of rows) {
+      while (next < runs.length && runs[next].first < row.lineno) {
+        body.appendChild(gapRow(doc, runs[next++], memory));
+      }
       body.appendChild(line(doc, row, memory));
+    }
+    for (; next < runs.length; next++) {
+      body.appendChild(gapRow(doc, runs[next], memory));
     }
     return node;
   }

@@ -137,3 +137,57 @@ describe('memory columns', () => {
     expect(node.querySelector('thead')!.textContent).not.toContain('Peak MB');
   });
 });
+
+describe('long cells (bounded output)', () => {
+  function tableRows(node: HTMLElement, key: string): HTMLTableRowElement[] {
+    const section = node.querySelector(`section[data-source-key="${key}"]`)!;
+    return Array.from(section.querySelectorAll('table')[0].querySelectorAll('tbody tr'));
+  }
+
+  it('lists the recorded lines and one summary row per run of lines left out, in line order', () => {
+    const profile = loadFixture('long');
+    const key = profile.notebook.profiled_source;
+    const file = profile.files[key];
+    const node = render(profile);
+    const all = tableRows(node, key);
+    const gaps = all.filter(r => r.classList.contains('jp-ScaleneProfile-gap'));
+    expect(gaps.length).toBe(file.omitted_lines.length);
+    expect(all.length).toBe(file.lines.length + file.omitted_lines.length);
+    // Rows follow the source: every row starts after the previous one ends.
+    let previous = 0;
+    for (const row of all) {
+      const first = Number(row.dataset.first ?? row.dataset.lineno);
+      const last = Number(row.dataset.last ?? row.dataset.lineno);
+      expect(first).toBe(previous + 1);
+      previous = last;
+    }
+    for (const [i, run] of file.omitted_lines.entries()) {
+      const count = run.last - run.first + 1;
+      expect(gaps[i].textContent).toContain(`${count.toLocaleString('en-US')} lines without samples`);
+    }
+    const listed = node.querySelector('.jp-ScaleneProfile-coverage')!.textContent;
+    expect(listed).toBe(`${file.lines.length} of ${previous.toLocaleString('en-US')} lines listed`);
+  });
+
+  it('keeps the loop lines with their source text and shares', () => {
+    const profile = loadFixture('long');
+    const key = profile.notebook.profiled_source;
+    const rows = tableRows(render(profile), key).filter(r => r.dataset.lineno);
+    const body = profile.files[key].lines.find((l: any) => l.line.includes('total += i'));
+    const row = rows.find(r => r.dataset.lineno === String(body.lineno))!;
+    expect(row.querySelector('code')!.textContent).toBe('    total += i');
+    expect(Math.abs(percentOf(row, 2) - body.n_cpu_percent_python)).toBeLessThanOrEqual(0.051);
+  });
+
+  it('shows the holes in a profile that lists only some lines and has no omitted_lines (Scalene --reduced-profile)', () => {
+    const profile = loadFixture('long');
+    const key = profile.notebook.profiled_source;
+    const file = profile.files[key];
+    delete file.omitted_lines;
+    const dropped = file.lines.splice(3, 1)[0];
+    const gaps = tableRows(render(profile), key).filter(r => r.classList.contains('jp-ScaleneProfile-gap'));
+    expect(gaps.length).toBe(1);
+    expect(gaps[0].dataset.first).toBe(String(dropped.lineno));
+    expect(gaps[0].textContent).toContain(`line ${dropped.lineno.toLocaleString('en-US')}: 1 line without samples`);
+  });
+});
