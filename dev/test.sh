@@ -24,6 +24,7 @@ suite() {
 suite "mypy (kernel-bridge, magics)" mypy
 suite "TypeScript strict type check" bash -c "cd lab-extension && npx tsc --noEmit -p tsconfig.test.json"
 suite "pytest (real kernels)" python -m pytest
+suite "accuracy suite on the other Pythons 3.10-3.13" bash dev/python_matrix.sh
 suite "native unit tests (plain, then ASan + UBSan)" bash -c "cd native && npm test --silent"
 suite "jest (renderer)" bash -c "cd lab-extension && npx jest"
 suite "Galata ui-tests (JupyterLab in Chromium)" bash -c "cd ui-tests && npx playwright test"
