@@ -36,7 +36,7 @@ def row_html(label: str, row: Row, memory: bool) -> str:
     """One table row: line number, bar, shares (and sizes), source text."""
     cells = [percent(v) for v in (row.python, row.native, row.system)]
     if memory:
-        cells += [megabytes(v) for v in (row.peak_mb, row.malloc_mb, row.copy_mb_s)]
+        cells += [megabytes(v) for v in (row.peak_mb, row.malloc_mb, row.churn_mb, row.copy_mb_s)]
     shares = "".join(f'<td style="text-align:right">{escape(c)}</td>' for c in cells)
     # A line without time gets no bar: an empty outline per idle line only adds bytes.
     bar = _bar(row) if row.total >= 0.05 else ""
@@ -64,7 +64,7 @@ def render_html(profile: Dict[str, Any], as_text: Optional[str] = None) -> str:
     if as_text is not None:
         return f'<pre class="scalene-lab-static">{escape(as_text)}</pre>'
     memory = bool(profile.get("memory"))
-    columns = ["Line", "Time", "Python", "Native", "System"] + (["Peak MB", "Alloc MB", "Copy MB/s"] if memory else [])
+    columns = ["Line", "Time", "Python", "Native", "System"] + (["Peak MB", "Alloc MB", "Churn MB", "Copy MB/s"] if memory else [])
     head = "".join(f"<th>{c}</th>" for c in columns) + '<th style="text-align:left">Source</th>'
     out: List[str] = ['<div class="scalene-lab-static">', f"<p><strong>{escape(headline(profile))}</strong></p>"]
     legend = " ".join(

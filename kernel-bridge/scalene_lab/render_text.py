@@ -6,7 +6,7 @@ from typing import Any, Dict, List
 
 from .report import Gap, Row, SourceView, headline, megabytes, percent, views
 
-_MEMORY_HEADER = f" {'Peak MB':>8} {'Alloc MB':>8} {'Copy MB/s':>9} │"
+_MEMORY_HEADER = f" {'Peak MB':>8} {'Alloc MB':>8} {'Churn MB':>8} {'Copy MB/s':>9} │"
 
 
 def _header(memory: bool) -> str:
@@ -18,7 +18,7 @@ def row_text(label: str, row: Row, memory: bool) -> str:
     cells = " ".join(f"{percent(v):>7}" for v in (row.python, row.native, row.system))
     sizes = ""
     if memory:
-        sizes = f" {megabytes(row.peak_mb):>8} {megabytes(row.malloc_mb):>8} {megabytes(row.copy_mb_s):>9} │"
+        sizes = f" {megabytes(row.peak_mb):>8} {megabytes(row.malloc_mb):>8} {megabytes(row.churn_mb):>8} {megabytes(row.copy_mb_s):>9} │"
     return f"{label:>5} │ {cells} │{sizes} {row.text}"
 
 

@@ -18,6 +18,7 @@ class Row:
     system: float
     peak_mb: float = 0.0
     malloc_mb: float = 0.0
+    churn_mb: float = 0.0
     copy_mb_s: float = 0.0
 
     @property
@@ -107,6 +108,7 @@ def row_of(record: Dict[str, Any]) -> Row:
         system=float(record.get("n_sys_percent", 0.0)),
         peak_mb=float(record.get("n_peak_mb", 0.0)),
         malloc_mb=float(record.get("n_malloc_mb", 0.0)),
+        churn_mb=float(record.get("n_churn_mb", 0.0)),
         copy_mb_s=float(record.get("n_copy_mb_s", 0.0)),
     )
 

@@ -16,6 +16,8 @@ export interface ILineProfile {
   n_core_utilization: number;
   cpu_samples_list: number[];
   n_malloc_mb: number;
+  /** Beyond Scalene: gross allocation, temporaries included (absent in Scalene's own profiles). */
+  n_churn_mb?: number;
   n_peak_mb: number;
   n_copy_mb_s: number;
   n_gpu_percent: number;

@@ -24,6 +24,7 @@ export const TIME_KINDS = [
 export const MEMORY_COLUMNS = [
   { key: 'n_peak_mb', label: 'Peak MB' },
   { key: 'n_malloc_mb', label: 'Alloc MB' },
+  { key: 'n_churn_mb', label: 'Churn MB' },
   { key: 'n_copy_mb_s', label: 'Copy MB/s' }
 ] as const;
 
@@ -347,7 +348,7 @@ namespace Private {
     }
     if (memory) {
       for (const column of MEMORY_COLUMNS) {
-        tr.appendChild(text(doc, 'td', `${CSS}-percent ${CSS}-memory`, formatMegabytes(row[column.key])));
+        tr.appendChild(text(doc, 'td', `${CSS}-percent ${CSS}-memory`, formatMegabytes(row[column.key] ?? 0)));
       }
     }
     const code = text(doc, 'code', '', row.line.replace(/\n$/, ''));

@@ -83,7 +83,7 @@ test.describe('memory in JupyterLab', () => {
     // The cell's section: its lines' table first, then its functions'.
     const table = profile.locator('section').first().locator('table').first();
     const headers = await table.locator('thead th').allTextContents();
-    expect(headers.slice(5, 8)).toEqual(['Peak MB', 'Alloc MB', 'Copy MB/s']);
+    expect(headers.slice(5, 9)).toEqual(['Peak MB', 'Alloc MB', 'Churn MB', 'Copy MB/s']);
 
     // 120 blocks of 1 MiB on the first line, copied once on the second.
     const rows = table.locator('tbody tr');
@@ -92,7 +92,11 @@ test.describe('memory in JupyterLab', () => {
     const alloc = parseFloat((await rows.nth(1).locator('td').nth(6).textContent()) ?? '0');
     expect(alloc).toBeGreaterThan(108);
     expect(alloc).toBeLessThan(132);
-    const copy = parseFloat((await rows.nth(2).locator('td').nth(7).textContent()) ?? '0');
+    // The blocks are kept, so the line's gross volume is what it keeps.
+    const churn = parseFloat((await rows.nth(1).locator('td').nth(7).textContent()) ?? '0');
+    expect(churn).toBeGreaterThanOrEqual(alloc - 0.05);
+    expect(churn).toBeLessThan(132);
+    const copy = parseFloat((await rows.nth(2).locator('td').nth(8).textContent()) ?? '0');
     expect(copy).toBeGreaterThan(0);
   });
 });

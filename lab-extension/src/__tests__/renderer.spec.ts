@@ -117,18 +117,20 @@ describe('ProfileRenderer', () => {
 });
 
 describe('memory columns', () => {
-  it('shows peak, allocation and copy columns with the line values', () => {
+  it('shows peak, allocation, churn and copy columns with the line values', () => {
     const profile = loadFixture('memory');
     const node = render(profile);
     const key = profile.notebook.profiled_source;
     const header = Array.from(
       node.querySelector(`section[data-source-key="${key}"] thead`)!.querySelectorAll('th')
     ).map(th => th.textContent);
-    expect(header).toEqual(['Line', 'Time', 'Python', 'Native', 'System', 'Peak MB', 'Alloc MB', 'Copy MB/s', 'Source']);
+    expect(header).toEqual(['Line', 'Time', 'Python', 'Native', 'System', 'Peak MB', 'Alloc MB', 'Churn MB', 'Copy MB/s', 'Source']);
     const record = profile.files[key].lines.find((l: any) => l.line.includes('np.ones'));
     const row = rows(node, key).find(r => r.dataset.lineno === String(record.lineno))!;
     expect(row.cells[5].textContent).toBe(record.n_peak_mb.toFixed(1));
     expect(row.cells[6].textContent).toBe(record.n_malloc_mb.toFixed(1));
+    expect(record.n_churn_mb).toBeGreaterThanOrEqual(record.n_malloc_mb);
+    expect(row.cells[7].textContent).toBe(record.n_churn_mb.toFixed(1));
     expect(node.querySelector('.jp-ScaleneProfile-summary')!.textContent).toContain('hot-attach');
   });
 
