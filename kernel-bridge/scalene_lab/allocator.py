@@ -15,6 +15,8 @@ import os
 import sys
 from typing import List, Optional, Tuple
 
+from .fault_points import reached
+
 _ENV_PATH = "SCALENE_LAB_ALLOCATOR"
 _LIBRARY = "scalene_lab_alloc.so"
 
@@ -279,6 +281,7 @@ class NativeAllocator:
         if patched < 0:
             self.detach()
             raise AllocatorUnavailable("the C library's allocation functions could not be resolved")
+        reached("setup.got_patched")
         self._wrap_python()
         return patched
 
@@ -296,8 +299,9 @@ class NativeAllocator:
         self.set_sampling(False)
         self._unwrap_python()
         if self.attached:
+            self._lib.sl_detach()  # idempotent: cleared only once it has run
             self.attached = False
-            self._lib.sl_detach()
+            reached("teardown.got_restored")
 
     def drain(self) -> List[RawRecord]:
         """Every pending record, oldest first."""
@@ -336,6 +340,7 @@ class NativeAllocator:
             # detach that follows finds it (installed or not) and undoes it.
             self._wrappers.append((domain, slot, current, wrapper))
             api.PyMem_SetAllocator(domain, ctypes.byref(wrapper))
+            reached("setup.python_domain_wrapped")
 
     def _unwrap_python(self) -> None:
         api = ctypes.pythonapi
@@ -361,8 +366,11 @@ class NativeAllocator:
                     _PINNED.append((original, wrapper))
                     self._wrappers.pop()
                     continue
-            self._wrappers.pop()
+            # Released before it is forgotten: a retry finds it again (now
+            # uninstalled) and releases it once more, which is harmless.
             self._lib.sl_release_python_allocator(slot)
+            self._wrappers.pop()
+            reached("teardown.python_domain_unwrapped")
 
 
 def _same(a: _PyAllocator, b: _PyAllocator) -> bool:

@@ -33,6 +33,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from .allocator import FLAG_NO_FRAME, FLAG_REALLOC, FLAG_TRUNCATED, FLAG_UNTRACKED, RECORD_ALLOC, RECORD_COPY, RECORD_FREE, NativeAllocator, RawRecord
 from .code_table import CodeTable
+from .fault_points import reached
 from .frames import user_frame
 from .stack_profile import Stack, StackCollector
 from .stacks import user_site
@@ -170,6 +171,7 @@ class MemorySampler:
         self.attach_mode = "preload" if allocator.preloaded else "hot-attach"
         self.patched_objects = int(allocator.stats().patched_objects)
         allocator.set_sampling(True)
+        reached("setup.sampling_on")
 
     def pause(self) -> None:
         """Stop taking samples (frees of sampled blocks are still matched)."""
@@ -177,8 +179,10 @@ class MemorySampler:
             self._allocator.set_sampling(False)
 
     def stop(self) -> None:
-        """Detach and restore (after the last drain); idempotent."""
-        allocator, self._allocator = self._allocator, None
+        """Detach and restore (after the last drain); idempotent, and marked
+        done only once detached, so a stop interrupted inside the detach is
+        finished by the retry."""
+        allocator = self._allocator
         if allocator is None:
             return
         self._settle_pending()  # a block still held when sampling stops was kept
@@ -190,6 +194,7 @@ class MemorySampler:
             self.invalid_stacks = int(stats.invalid_stacks)
         finally:
             allocator.detach()
+            self._allocator = None
             self.rss_end_mb = _rss_mb()
 
     @property

@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, Optional, Set, Tuple
 
 from .bytecode import CodeIndex
 from .clock import Clock, SystemClock
+from .fault_points import reached
 from .frames import user_frame
 from .stats import FunctionKey, LineKey, Share, TimeAccumulator, charge_line
 from .timer import SampleTimer, open_timer
@@ -104,28 +105,33 @@ class CpuSampler:
         self._baseline_threads = set(sys._current_frames())
         self._baseline_count = threading.active_count()
         timer = self._timer_factory()
-        try:
-            self._previous_handler = signal.signal(timer.signum, self._on_signal)
-        except BaseException:
-            timer.close()
-            raise
+        # Recorded at once, with the handler it will replace: a stop after
+        # anything below closes the timer and puts that handler back.
         self._timer = timer
+        previous = signal.getsignal(timer.signum)
+        self._previous_handler = signal.SIG_DFL if previous is None else previous
+        reached("setup.fallback_timer_created")
+        signal.signal(timer.signum, self._on_signal)
+        reached("setup.fallback_handler_installed")
         self.timer_description = timer.description
         self._mark(self._clock.wall())
         self.start_wall = self._last_wall
         self._rearm()
+        reached("setup.fallback_timer_armed")
 
     def stop(self) -> None:
-        """Disarm the timer and put the previous handler back; idempotent."""
-        timer, self._timer = self._timer, None
+        """Disarm the timer and put the previous handler back; idempotent,
+        and marked done only at the end, so a retry finishes a stop that an
+        exception cut short."""
+        timer = self._timer
         if timer is None:
             return
         self.stop_wall = self._clock.wall()
-        try:
-            timer.close()
-        finally:
+        timer.close()
+        reached("teardown.fallback_timer_closed")
+        if signal.getsignal(timer.signum) == self._on_signal:
             signal.signal(timer.signum, self._previous_handler)
-            self._previous_handler = None
+        self._timer = None
 
     @property
     def running(self) -> bool:

@@ -1,12 +1,14 @@
 """One profiled run's samplers: arming them, draining them, and the one way
 to disarm them.
 
-Arming and disarming run with SIGINT held off (interrupts.py), every step
-is recorded before its effect can be seen, and disarming is idempotent and
-retried until it completes, so an exception at any step (Ctrl-C, a user's
-alarm handler raising) can never leave hooks, handlers or timers half
-installed. A session that somehow was not disarmed is disarmed by the next
-one before it arms.
+Arming, draining and disarming run with SIGINT held off (interrupts.py),
+every step is recorded before its effect can be seen, and disarming is
+idempotent and retried until it completes, so an exception at any step
+(Ctrl-C, a user's alarm handler raising, a failed allocation) can never
+leave hooks, handlers or timers half installed. Each step names itself to
+fault_points.py, where the fault-injection tests stop a run at every one in
+turn. A session that somehow was not disarmed is disarmed by the next one
+before it arms.
 
 The native library samples into one buffer (CPU samples and memory
 records alike); a Python-level handler on one free real-time signal drains
@@ -28,6 +30,7 @@ from typing import Any, Callable, Iterable, List, Optional, Union
 from .allocator import RECORD_CPU, AllocatorUnavailable, NativeAllocator, PythonLayout, unsupported_reason
 from .code_table import CodeTable
 from .exact_sampler import ExactCpuSampler
+from .fault_points import reached
 from .interrupts import DeferredInterrupts
 from .memory import MemorySampler
 from .options import DEFAULT_COPY_WINDOW, ProfileOptions
@@ -118,15 +121,18 @@ class ProfileSession:
         __tracebackhide__ = True  # noqa: F841
         global _live
         with DeferredInterrupts():
+            reached("setup.enter")
             if _live is not None and _live is not self:
                 _live.stop_quietly()
             _live = self
             self._start()
+            reached("setup.done")
 
     def _start(self) -> None:
         options = self._options
         native, reason = _native()
         exact_reason = _exact_reason(native, self.table) if native is not None else reason
+        reached("setup.native_loaded")
         want_memory = options.memory and not options.cpu_only
         if want_memory and native is None:
             self._say(f"memory profiling is not available here ({reason}); profiling CPU only.")
@@ -134,11 +140,16 @@ class ProfileSession:
             signum = _free_signal(native)
             if signum is None:
                 raise TimerUnavailable("no free real-time signal")
+            reached("setup.signal_chosen")
+            # Recorded first, so a stop after anything below undoes it; the
+            # handler it replaces is SIG_DFL (that is what made it free).
             self._native, self._signum = native, signum
             self._handler_installed = True
             self._previous_handler = signal.signal(signum, self._on_drain_signal)
+            reached("setup.drain_handler_installed")
             self._run_begun = True
             native.lib.sl_begin_run(signum)
+            reached("setup.run_begun")
         if want_memory and native is not None:
             memory = MemorySampler(
                 options.allocation_sampling_window,
@@ -160,7 +171,9 @@ class ProfileSession:
             self.cpu = exact
             exact.stacks = self.stacks
             exact.start(self._signum)
+            reached("setup.cpu_timer_armed")
             exact.refresh_threads()
+            reached("setup.threads_registered")
         else:
             self._say(f"lines are placed by the signal-delay method: the frame reader is not available ({exact_reason}).")
             if self.stacks is not None:
@@ -182,25 +195,38 @@ class ProfileSession:
 
     def drain(self, frame: Optional[FrameType] = None) -> None:
         """Charge every waiting record; a nested call (a drain signal inside
-        the drain) returns at once, the outer one takes what is left."""
+        the drain) returns at once, the outer one takes what is left.
+
+        A Ctrl-C meanwhile is raised when the drain is done: records taken
+        from the native buffer are never half charged or lost, and the
+        interrupt reaches the user's code as if it had come a moment later."""
+        __tracebackhide__ = True  # noqa: F841
         native = self._native
         if self._draining or native is None:
             return
-        self._draining = True
-        busy = native.lib.sl_set_profiler_busy(1)
-        try:
-            records = native.drain()
-            cpu = self.cpu
-            if isinstance(cpu, ExactCpuSampler):
-                cpu.add([r for r in records if r[0] == RECORD_CPU])
-                cpu.refresh_threads()
-            if self.memory is not None:
-                self.memory.process([r for r in records if r[0] != RECORD_CPU], frame)
-        except Exception:  # a profiler bug must never surface in the user's code
-            self.drain_errors += 1
-        finally:
-            native.lib.sl_set_profiler_busy(busy)
-            self._draining = False
+        with DeferredInterrupts():
+            self._draining = True
+            try:
+                busy = native.lib.sl_set_profiler_busy(1)
+                try:
+                    reached("drain.enter")
+                    records = native.drain()
+                    reached("drain.records_taken")
+                    cpu = self.cpu
+                    if isinstance(cpu, ExactCpuSampler):
+                        cpu.add([r for r in records if r[0] == RECORD_CPU])
+                        cpu.refresh_threads()
+                    reached("drain.cpu_charged")
+                    if self.memory is not None:
+                        self.memory.process([r for r in records if r[0] != RECORD_CPU], frame)
+                    reached("drain.memory_charged")
+                except Exception:  # a profiler bug must never surface in the user's code
+                    self.drain_errors += 1
+                finally:
+                    native.lib.sl_set_profiler_busy(busy)
+            finally:
+                self._draining = False
+            reached("drain.exit")
 
     # -- disarming -------------------------------------------------------------
 
@@ -231,23 +257,36 @@ class ProfileSession:
             pass
 
     def _stop_steps(self) -> None:
+        """Every step is idempotent and marked done only after its effect, so
+        a retry after an exception anywhere resumes where it left off. The
+        order matters: the drain signal's Python handler goes last, once
+        nothing (timer, cell threads, allocation hooks) can send it."""
+        reached("teardown.enter")
         if self.cpu is not None:
             self.cpu.stop()
+            reached("teardown.cpu_timer_stopped")
         if self.memory is not None:
             self.memory.pause()
+            reached("teardown.memory_paused")
         self.drain()
+        reached("teardown.drained")
         native = self._native
         if native is not None and isinstance(self.cpu, ExactCpuSampler):
             self.cpu.invalid_stacks = int(native.stats().invalid_stacks)
         if self.memory is not None:
             self.memory.stop()
+            reached("teardown.memory_detached")
         if self._run_begun and native is not None:
             native.lib.sl_end_run()
             self._run_begun = False
+            reached("teardown.run_ended")
             _run_pending_handlers()
             self.drain()
+            reached("teardown.last_drain")
         if self._handler_installed:
             if signal.getsignal(self._signum) == self._on_drain_signal:
                 signal.signal(self._signum, self._previous_handler)
             self._handler_installed = False
+            reached("teardown.drain_handler_restored")
         self._stopped = True
+        reached("teardown.done")

@@ -110,7 +110,10 @@ class PosixThreadTimer:
         self._open = True
 
     def arm(self, first: float, period: float) -> None:
-        """Fire after ``first``, then every ``period``."""
+        """Fire after ``first``, then every ``period`` (nothing once closed:
+        a handler already tripped may still ask)."""
+        if not self._open:
+            return
         spec = _ITimerSpec()
         _set_timespec(spec.it_value, first)
         _set_timespec(spec.it_interval, period)
