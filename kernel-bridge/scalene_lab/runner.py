@@ -19,7 +19,8 @@ from typing import Any, List, Optional, Tuple
 from .code_filter import CodeFilter
 from .display import publish
 from .extension import registry
-from .interrupts import DeferredInterrupts
+from .fault_points import reached
+from .interrupts import DeferredInterrupts, runs_user_code
 from .options import ProfileOptions
 from .profile import RunInfo, build_profile
 from .session import ProfileSession
@@ -170,24 +171,45 @@ def run_profiled(
         print(f"scalene-lab: cannot sample CPU here ({problem}); running unprofiled.", file=sys.stderr)
         return _execute(shell, compiled)
     except BaseException:
-        session.stop()
+        session.stop_quietly()  # the user's interrupt is the one to show
         raise
     _active = session
+    failure: Optional[BaseException] = None
     try:
         result = _execute(shell, compiled)
     except BaseException as exc:
-        run.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
-        run.error = f"{type(exc).__name__}: {exc}".rstrip(": ")
-        raise
+        failure = exc
     finally:
-        try:
-            session.stop()
-        finally:
-            _active = None
-            _report(session, resolver, options, run)
+        failure = _finish(session, resolver, options, run, failure)
+    if failure is not None:
+        raise failure
     return result
 
 
+def _finish(
+    session: ProfileSession, resolver: SourceResolver, options: ProfileOptions, run: RunInfo, failure: Optional[BaseException]
+) -> Optional[BaseException]:
+    """Disarm, then show the profile up to this point; returns what the cell
+    raised, or else what interrupted the disarming or the report."""
+    global _active
+    __tracebackhide__ = True  # noqa: F841
+    try:
+        session.stop()
+    except BaseException as exc:  # noqa: B902 - a Ctrl-C noted while disarming: shown after the profile
+        failure = failure or exc
+    finally:
+        _active = None
+    if failure is not None:
+        run.status = "interrupted" if isinstance(failure, KeyboardInterrupt) else "error"
+        run.error = f"{type(failure).__name__}: {failure}".rstrip(": ")
+    try:
+        _report(session, resolver, options, run)
+    except BaseException as exc:  # noqa: B902 - as above
+        failure = failure or exc
+    return failure
+
+
+@runs_user_code
 def _execute(shell: Any, compiled: Compiled) -> Any:
     __tracebackhide__ = True  # noqa: F841
     exec(compiled.body, shell.user_global_ns, shell.user_ns)
@@ -203,8 +225,11 @@ def _report(session: ProfileSession, resolver: SourceResolver, options: ProfileO
         return
     try:
         with DeferredInterrupts():
+            reached("report.enter")
             profile = build_profile(session.cpu, resolver, options, run, session.memory)
+            reached("report.built")
             publish(profile, options)
+            reached("report.published")
     except KeyboardInterrupt:
         raise
     except Exception as problem:  # our bug: say so in one line, keep the user's outcome
