@@ -1,0 +1,119 @@
+"""Truths of the peer benchmark, measured unprofiled in a fresh interpreter.
+
+Each truth runs the project's interpreter (the kernel's) as a child process
+with the same single-threaded BLAS as every profiled run. Timing truths
+compile every variant once and run them back to back in rounds (the order
+flips each round), each timed by the thread's CPU clock, so time another
+process takes the CPU away adds nothing (it falls on every line in
+proportion to its time, so it does not move a line's share). A truth is
+computed per round, from that round's variants only, and the median over
+all rounds is the truth. The benchmark times rounds in batches spread over
+its run (one before each accuracy run); how far one batch's truth strays
+from the pooled one is reported as the truth's own noise.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from typing import Dict, List, Mapping, Sequence, Tuple
+
+from peer_workloads import ALLOC_SCRIPT, ALLOC_TRUTHS, NATIVE_REGIONS, NATIVE_SCRIPT, NATIVE_SETUP_LINES, AblationLoop
+from tools.common import bench_env
+
+# One round: every variant's CPU seconds, in the variants' order.
+Round = List[float]
+
+_TIMER = """\
+import json, time
+_setup = {setup!r}
+_variants = {variants!r}
+_namespace = {{}}
+exec(compile(_setup, "<setup>", "exec"), _namespace)
+_codes = [compile(_v, "<variant>", "exec") for _v in _variants]
+_rounds = []
+for _round in range({rounds}):
+    _times = [0.0] * len(_codes)
+    _order = list(range(len(_codes)))
+    for _k in (_order if _round % 2 == 0 else reversed(_order)):
+        _globals = dict(_namespace)
+        _t0 = time.thread_time()
+        exec(_codes[_k], _globals)
+        _times[_k] = time.thread_time() - _t0
+    _rounds.append(_times)
+print(json.dumps(_rounds))
+"""
+
+
+def _run_probe(program: str) -> str:
+    done = subprocess.run([sys.executable, "-c", program], env=bench_env(), stdout=subprocess.PIPE, check=True)
+    return done.stdout.decode().strip().splitlines()[-1]
+
+
+def time_rounds(setup: str, variants: List[str], rounds: int) -> List[Round]:
+    """``rounds`` rounds of every variant's CPU time, after ``setup``."""
+    return [[float(t) for t in r] for r in json.loads(_run_probe(_TIMER.format(setup=setup, variants=variants, rounds=rounds)))]
+
+
+def ablation_variants(workload: AblationLoop) -> Tuple[str, List[str]]:
+    """(set-up, variants) to time for a loop's ablation truths: the full loop,
+    the full loop with one more trivial line, then each line made trivial."""
+    n = workload.truth_iterations
+    variants = [workload.loop(workload.body, n), workload.loop(workload.body + ["z = a"], n)]
+    for j in range(len(workload.body)):
+        ablated = list(workload.body)
+        ablated[j] = workload.trivial[j]
+        variants.append(workload.loop(ablated, n))
+    return "".join(f"{line}\n" for line in workload.setup), variants
+
+
+def _ablation_round(workload: AblationLoop, times: Round) -> Dict[int, float]:
+    # A variant with line j made trivial still runs a trivial statement, so
+    # line j costs (full - variant) plus one trivial statement, which is
+    # measured too: the full loop with one more trivial line.
+    base, extra, *without = times
+    trivial = max(0.0, extra - base)
+    return {n: 100.0 * (base - time + trivial) / base for n, time in zip(workload.body_linenos, without)}
+
+
+def ablation_truths(workload: AblationLoop, rounds: Sequence[Round]) -> Dict[int, float]:
+    """Percent of the loop's time each body line costs (by script line): the
+    median over rounds of :func:`ablation_variants` timed together."""
+    per_round = [_ablation_round(workload, r) for r in rounds]
+    return {n: max(0.0, statistics.median(p[n] for p in per_round)) for n in workload.body_linenos}
+
+
+def native_variants() -> Dict[str, Tuple[str, List[str]]]:
+    """Per region with a native call: (set-up, [the loop, the loop with the
+    call replaced by a plain assignment])."""
+    lines = NATIVE_SCRIPT.splitlines(keepends=True)
+    setup = "".join(lines[:NATIVE_SETUP_LINES])
+    variants: Dict[str, Tuple[str, List[str]]] = {}
+    for name, ((first, last), swap) in NATIVE_REGIONS.items():
+        if swap is not None:
+            region = "".join(lines[first - 1 : last])
+            variants[name] = (setup, [region, region.replace(swap[0], swap[1])])
+    return variants
+
+
+def native_truths(rounds: Mapping[str, Sequence[Round]]) -> Dict[str, float]:
+    """Percent of each region's time spent in its native call: the loop's
+    time less the loop without the call, median over rounds. A pure-Python
+    region's is 0."""
+    truths: Dict[str, float] = {}
+    for name, (_lines, swap) in NATIVE_REGIONS.items():
+        if swap is None:
+            truths[name] = 0.0
+        else:
+            truths[name] = max(0.0, statistics.median(100.0 * (full - bare) / full for full, bare in rounds[name]))
+    return truths
+
+
+def allocation_truths() -> Dict[int, float]:
+    """MiB each allocating line of the allocation script allocates, as the
+    script's own process counts them (sys.getsizeof, ndarray.nbytes)."""
+    readout = ", ".join(f"{lineno}: {expression}" for lineno, expression in ALLOC_TRUTHS.items())
+    program = f"{ALLOC_SCRIPT}\nimport json as _json\nprint(_json.dumps({{{readout}}}))\n"
+    return {int(k): float(v) / 2**20 for k, v in json.loads(_run_probe(program)).items()}

@@ -1,0 +1,110 @@
+"""The workloads of the peer benchmark, as script text.
+
+The same text is written to a script file for the command-line profilers
+and sent as a `%%scalene` cell to scalene-lab, so line n is line n for every
+tool. The shapes are the accuracy suite's (kernel-bridge/tests/test_truth.py,
+copied, not imported) plus one loop whose body mixes a short numpy call
+with Python lines; the speed workloads are bench/run.py's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+
+@dataclass(frozen=True)
+class AblationLoop:
+    """A loop whose body lines each get a truth by ablation.
+
+    ``trivial[j]`` replaces ``body[j]`` in the ablated variant; it keeps the
+    names that later lines read, so the loop still runs.
+    """
+
+    name: str
+    setup: List[str]
+    body: List[str]
+    trivial: List[str]
+    profiled_iterations: int
+    truth_iterations: int
+
+    def loop(self, body: List[str], iterations: int) -> str:
+        """The `for` statement alone, with ``body``."""
+        return f"for i in range({iterations}):\n" + "".join(f"    {line}\n" for line in body)
+
+    def script(self) -> str:
+        """What is profiled: the set-up lines, then the loop."""
+        return "".join(f"{line}\n" for line in self.setup) + self.loop(self.body, self.profiled_iterations)
+
+    @property
+    def for_lineno(self) -> int:
+        """The script line of the `for` statement."""
+        return len(self.setup) + 1
+
+    @property
+    def body_linenos(self) -> List[int]:
+        """The script lines of the body, in order."""
+        return [self.for_lineno + 1 + j for j in range(len(self.body))]
+
+
+# The accuracy suite's loop: one heavy line between three light ones, no calls.
+PYTHON_LOOP = AblationLoop(
+    name="python-loop",
+    setup=["s = 0"],
+    body=["a = i + 1", "b = " + " + ".join(["a"] * 40), "c = a + b", "s += c"],
+    trivial=["a = i", "b = a", "c = a", "s = c"],
+    profiled_iterations=2_000_000,
+    truth_iterations=700_000,
+)
+
+# A short native call (a few microseconds of numpy) between Python lines:
+# where a profiler that attributes late puts native time on the next line.
+MIXED_LOOP = AblationLoop(
+    name="mixed-loop",
+    setup=["import numpy as np", "xs = np.random.rand(200)", "s = 0"],
+    body=["a = i + 1", "b = " + " + ".join(["a"] * 20), "ys = np.sort(xs)", "s += b"],
+    trivial=["a = i", "b = a", "ys = xs", "s = b"],
+    profiled_iterations=250_000,
+    truth_iterations=100_000,
+)
+
+ABLATION_LOOPS = [PYTHON_LOOP, MIXED_LOOP]
+
+# The accuracy suite's native-share workload. Each region is (first line,
+# last line) of a loop; a region with a replacement gets its truth from the
+# loop timed with and without its native call, a region without one is pure
+# Python (truth 0).
+NATIVE_SCRIPT = """\
+import numpy as np
+xs = np.random.rand(100_000)
+m = np.random.rand(400, 400)
+for _ in range(150):
+    ys = np.sort(xs)
+for _ in range(60):
+    p = m @ m
+acc = 0
+for j in range(1_500_000):
+    acc += j % 7
+"""
+NATIVE_SETUP_LINES = 3  # the lines before the first loop: set-up, not measured
+# region name: ((first line, last line), (native line text, trivial replacement) or None)
+NATIVE_REGIONS: Dict[str, Tuple[Tuple[int, int], Tuple[str, str] | None]] = {
+    "np.sort loop": ((4, 5), ("ys = np.sort(xs)", "ys = xs")),
+    "matmul loop": ((6, 7), ("p = m @ m", "p = m")),
+    "pure-Python loop": ((9, 10), None),
+}
+
+# The accuracy suite's mid-loop allocations. The script records what it
+# allocates, so the truth is read from the process that ran it.
+ALLOC_SCRIPT = """\
+import sys
+import numpy as np
+sizes = []
+for k in range(200):
+    keep = [0] * 250_000
+    arr = np.ones(250_000)
+    sizes.append(sys.getsizeof(keep))
+    last = k + 1
+"""
+# script line -> expression (over the script's final namespace) of the bytes it allocated
+ALLOC_TRUTHS = {5: "sum(sizes)", 6: "arr.nbytes * last"}

@@ -1,0 +1,1 @@
+"""One adapter per profiler the peer benchmark (`bench/peers.py`) runs."""
