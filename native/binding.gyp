@@ -8,9 +8,10 @@
       "tests/test_main.cpp",
       "tests/test_byte_sampler.cpp",
       "tests/test_free_filter.cpp",
+      "tests/test_heap_release.cpp",
       "tests/test_live_table.cpp",
       "tests/test_python_frames.cpp",
-      "tests/test_record_buffer.cpp",
+      "tests/test_record_arena.cpp",
       "src/fault_guard.cpp",
       "src/python_frames.cpp"
     ]

@@ -140,6 +140,8 @@ class Stats(ctypes.Structure):
         ("invalid_stacks", ctypes.c_uint64),
         ("cpu_samples", ctypes.c_uint64),
         ("thread_signals", ctypes.c_uint64),
+        ("records_pushed", ctypes.c_uint64),
+        ("records_drained", ctypes.c_uint64),
     ]
 
 
@@ -243,6 +245,8 @@ class NativeAllocator:
         lib.sl_signal_is_free.argtypes = [ctypes.c_int]
         lib.sl_signal_is_free.restype = ctypes.c_int
         lib.sl_attached.restype = ctypes.c_int
+        lib.sl_live_filter.argtypes = [ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]
+        lib.sl_live_filter.restype = None
         self._drain_buffer = (Record * 512)()
         self.attached = False
         # Wrapper structs must outlive their installation: kept for the process.
@@ -318,6 +322,15 @@ class NativeAllocator:
                 out.append(fields + (stack,))
             if count < len(buffer):
                 return out
+
+    def still_live(self, pointers: List[int]) -> List[int]:
+        """Those of ``pointers`` (sampled blocks) the native live table still
+        holds: the others were freed, whether or not their free record came."""
+        if not pointers:
+            return []
+        table = (ctypes.c_uint64 * len(pointers))(*pointers)
+        self._lib.sl_live_filter(table, len(pointers))
+        return [pointer for pointer in table if pointer]
 
     def stats(self) -> Stats:
         """Overflow and patch counters."""

@@ -40,6 +40,7 @@ from .stacks import user_site
 from .stats import FunctionKey, LineKey, function_key
 
 MB = 1024.0 * 1024.0
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 MAX_TIMELINE = 100  # points shown per timeline, as Scalene's sparklines
 
 Site = Tuple[LineKey, Optional[FunctionKey]]
@@ -148,6 +149,7 @@ class MemorySampler:
         self.untracked_mb = 0.0
         self.alloc_samples = 0
         self.excluded_mb = 0.0
+        self.profiler_mb = 0.0  # allocated by this package's own code: never the user's
         self.unattributed_mb = 0.0
         self.timeline = Timeline()
         self.start_time = 0.0
@@ -192,6 +194,8 @@ class MemorySampler:
             self.buffer_overflow = int(stats.buffer_overflow)
             self.table_refused = int(stats.table_refused)
             self.invalid_stacks = int(stats.invalid_stacks)
+            if self.buffer_overflow:
+                self._forget_freed(allocator)
         finally:
             allocator.detach()
             self._allocator = None
@@ -216,6 +220,31 @@ class MemorySampler:
         if rss_growth < 8.0:
             return None
         return max(0.0, self.net_mb) / rss_growth
+
+    def _forget_freed(self, allocator: NativeAllocator) -> None:
+        """Records were lost: blocks the native table no longer holds were
+        freed (their free record may have been among the lost), so they are
+        not left to look like growth or leaks."""
+        held = set(allocator.still_live(list(self._live)))
+        now = time.perf_counter() - self.start_time
+        for pointer in [p for p in self._live if p not in held]:
+            self._free(pointer, now)
+
+    def _in_profiler(self, stack: Tuple[int, ...]) -> bool:
+        """Whether this package's own code (the drain handler, whatever it
+        calls) made the allocation: one of its frames comes before the
+        innermost frame of the user's code."""
+        if self._table is None:
+            return False
+        for position in range(0, len(stack), 2):
+            info = self._table.lookup(stack[position])
+            if info is None:
+                continue
+            if info.filename.startswith(_PACKAGE_DIR):
+                return True
+            if self._is_user_file(info.filename):
+                return False
+        return False
 
     def _site_of(self, stack: Tuple[int, ...], boundary: Optional[CodeType], truncated: bool) -> Optional[Site]:
         assert self._table is not None
@@ -265,6 +294,9 @@ class MemorySampler:
                     old_block = 0
             if tid != self._main_tid and tid in self._baseline_tids:
                 self.excluded_mb += mb  # the kernel's own threads
+                continue
+            if depth and self._in_profiler(stack):
+                self.profiler_mb += mb  # the drain handler's own, before it marks itself busy
                 continue
             line: Optional[Site]
             frames: Stack = ()
@@ -343,6 +375,8 @@ class MemorySampler:
             for line in targets:
                 line.frees += 1
             return
+        if pointer in self._live:
+            self._free(pointer, now)  # the address was freed and reused; its free record was lost
         self.footprint_mb += mb
         self._live[pointer] = (site, mb, block_bytes)
         for line in targets:

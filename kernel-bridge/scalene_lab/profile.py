@@ -262,6 +262,7 @@ def _add_memory(profile: Dict[str, Any], memory: MemorySampler, resolver: Source
         "untracked_mb": memory.untracked_mb,
         "invalid_stacks": memory.invalid_stacks,
         "kernel_threads_mb": memory.excluded_mb,
+        "profiler_mb": memory.profiler_mb,
         "unattributed_mb": memory.unattributed_mb,
     }
 

@@ -2,8 +2,10 @@
 // extern "C" symbols of the library; everything else is hidden.
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "cpu_sampler.hpp"
@@ -37,6 +39,41 @@ void install_fork_handler() {
 // Whether attach holds the fault guard (detach gives it back once).
 bool g_attach_guarded = false;
 
+// The record arena has one consumer at a time. A drain that finds another
+// under way (a signal handler draining inside a drain, another thread)
+// takes nothing, so no record is read twice or skipped.
+std::atomic<bool> g_consuming{false};
+
+class ConsumerGuard {
+ public:
+  ConsumerGuard() : owner_(!g_consuming.exchange(true, std::memory_order_acquire)) {}
+  ~ConsumerGuard() {
+    if (owner_) g_consuming.store(false, std::memory_order_release);
+  }
+  ConsumerGuard(const ConsumerGuard&) = delete;
+  ConsumerGuard& operator=(const ConsumerGuard&) = delete;
+  bool owner() const { return owner_; }
+
+ private:
+  bool owner_;
+};
+
+// Records left from before this run (pushed after the previous run's last
+// drain) are dropped, once every producer still inside a push is out.
+void discard_stale_records() {
+  RecordArena<sl_record>& records = state().records;
+  ConsumerGuard guard;
+  if (!guard.owner()) return;
+  sl_record stale{};
+  for (int round = 0; round < 1000; ++round) {
+    while (records.pop(stale)) {
+    }
+    records.release();
+    if (records.in_flight() == 0 && records.waiting_bytes() == 0) break;
+    sched_yield();
+  }
+}
+
 }  // namespace
 
 #define SL_EXPORT extern "C" __attribute__((visibility("default")))
@@ -51,12 +88,11 @@ SL_EXPORT void sl_begin_run(int signal_number) {
   install_fork_handler();
   State& shared = state();
   shared.signal_number.store(signal_number, std::memory_order_relaxed);
-  shared.signal_pending.store(false, std::memory_order_relaxed);
+  shared.trip_pending_ns.store(0, std::memory_order_relaxed);
   shared.pending_records.store(0, std::memory_order_relaxed);
-  sl_record stale{};
-  while (shared.buffer.pop(stale)) {
-  }
-  shared.buffer.reset_overflow();
+  shared.records.map(kArenaBytes);  // once per process; without it every record is counted lost
+  discard_stale_records();
+  shared.records.reset_counts();
   reset_invalid_stacks();
 }
 
@@ -111,8 +147,10 @@ SL_EXPORT long sl_attach(const sl_config* config) {
   State& shared = state();
   shared.allocation_window.store(config->allocation_window, std::memory_order_relaxed);
   shared.copy_window.store(config->copy_window, std::memory_order_relaxed);
+  shared.live.map();  // once per process; without it every sample is untracked (and counted)
   shared.live.clear();
   g_live_blocks.store(0, std::memory_order_relaxed);
+  g_heap_release.reset();
   g_free_filter.clear();
   g_generation.fetch_add(1, std::memory_order_acq_rel);
   return static_cast<long>(patch_all_objects(!is_preloaded()));
@@ -125,8 +163,11 @@ SL_EXPORT int sl_preloaded(void) { return is_preloaded() ? 1 : 0; }
 SL_EXPORT void sl_set_sampling(int enabled) { g_sampling.store(enabled != 0, std::memory_order_release); }
 
 // Put every patched slot back; no more records are produced after this.
+// Hooks that stay reachable (preloaded, or a Python wrapper another tool
+// wrapped in turn) stop matching frees too: the run's figures are final.
 SL_EXPORT void sl_detach(void) {
   g_sampling.store(false, std::memory_order_release);
+  g_live_blocks.store(0, std::memory_order_release);
   unpatch_all_objects();
   if (g_attach_guarded) {
     g_attach_guarded = false;
@@ -134,21 +175,35 @@ SL_EXPORT void sl_detach(void) {
   }
 }
 
-// Move up to `capacity` records into `out`; returns how many. One consumer
-// at a time (the kernel side guards its drain against re-entry).
+// Move up to `capacity` records into `out`, oldest first; returns how many.
+// A drain inside a drain (re-entered from a signal handler, or run by
+// another thread) returns 0: the outer one takes what is left.
 SL_EXPORT size_t sl_drain(sl_record* out, size_t capacity) {
+  ConsumerGuard guard;
+  if (!guard.owner()) return 0;
   State& shared = state();
-  shared.signal_pending.store(false, std::memory_order_release);
+  shared.trip_pending_ns.store(0, std::memory_order_release);
   shared.pending_records.store(0, std::memory_order_relaxed);
   size_t count = 0;
-  while (count < capacity && shared.buffer.pop(out[count])) ++count;
+  while (count < capacity && shared.records.pop(out[count])) ++count;
+  shared.records.release();
   return count;
+}
+
+// Of the `count` pointers in `pointers`, zero those the live table no longer
+// holds: sampled blocks freed whose free record was lost (the kernel side
+// asks after a run that lost records, so they do not look like growth).
+SL_EXPORT void sl_live_filter(uint64_t* pointers, size_t count) {
+  const LiveTable<kLiveCapacity>& live = state().live;
+  for (size_t i = 0; i < count; ++i) {
+    if (!live.contains(static_cast<uintptr_t>(pointers[i]))) pointers[i] = 0;
+  }
 }
 
 SL_EXPORT void sl_get_stats(sl_stats* out) {
   const PatchCounts counts = patch_counts();
   State& shared = state();
-  out->buffer_overflow = shared.buffer.overflow();
+  out->buffer_overflow = shared.records.overflow();
   out->table_refused = shared.live.refused();
   out->patched_slots = counts.slots;
   out->patched_objects = counts.objects;
@@ -156,6 +211,8 @@ SL_EXPORT void sl_get_stats(sl_stats* out) {
   out->invalid_stacks = invalid_stacks();
   out->cpu_samples = cpu_samples();
   out->thread_signals = cpu_thread_signals();
+  out->records_pushed = shared.records.pushed();
+  out->records_drained = shared.records.popped();
 }
 
 // Fill `wrapper` (a PyMemAllocatorEx) to wrap `current`; returns its slot or -1.

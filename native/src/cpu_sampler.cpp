@@ -1,6 +1,6 @@
 // cpu_sampler.cpp: the timer, the signal handler and its bookkeeping (see
 // cpu_sampler.hpp). The handler is async-signal-safe: clock_gettime,
-// timer_settime, tgkill, the frame reader and the lock-free record buffer.
+// timer_settime, tgkill, the frame reader and the lock-free record arena.
 #include "cpu_sampler.hpp"
 
 #include <errno.h>
@@ -26,6 +26,7 @@ namespace scalene_lab {
 namespace {
 
 constexpr size_t kMaxThreads = 256;
+constexpr uint64_t kRetripNs = 5000000;  // an unanswered drain request is made again after 5 ms
 constexpr size_t kMaxRanges = 32;
 
 struct Range {
@@ -187,7 +188,7 @@ void take_sample(int tid, bool is_main, void* context) {
   record.python = static_cast<uint8_t>(classify_pc(program_counter(context)));
   if (interrupted_syscall(context)) record.flags |= SL_FLAG_BLOCKED;
   capture_stack(python_layout(), current_thread_state(), &record);
-  state().buffer.push(record);
+  state().records.push(record);
   g_cpu.samples.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -265,9 +266,17 @@ int classify_pc(uint64_t pc) {
 
 void request_drain() {
   const sl_python_layout& layout = python_layout();
-  const int signum = state().signal_number.load(std::memory_order_relaxed);
+  State& shared = state();
+  const int signum = shared.signal_number.load(std::memory_order_relaxed);
   if (layout.set_interrupt == 0 || signum <= 0) return;
-  if (state().signal_pending.exchange(true, std::memory_order_acq_rel)) return;  // one trip until drained
+  // One trip until the drain runs, so a full buffer does not trip the
+  // handler at every push; but a trip can be swallowed (it lands while the
+  // drain runs, whose re-entry guard returns at once, and nothing takes the
+  // records it was for), so an outstanding trip is renewed after kRetripNs.
+  const uint64_t now = read_clock(CLOCK_MONOTONIC);
+  uint64_t tripped = shared.trip_pending_ns.load(std::memory_order_acquire);
+  if (tripped != 0 && now - tripped < kRetripNs) return;
+  if (!shared.trip_pending_ns.compare_exchange_strong(tripped, now, std::memory_order_acq_rel)) return;  // another thread tripped it
   reinterpret_cast<int (*)(int)>(layout.set_interrupt)(signum);
 }
 

@@ -13,6 +13,8 @@
 // blocks.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -24,16 +26,30 @@ class LiveTable {
   static_assert((Capacity & (Capacity - 1)) == 0, "capacity must be a power of two");
 
  public:
-  LiveTable() {
-    for (auto& slot : slots_) {
-      slot.key.store(kEmpty, std::memory_order_relaxed);
-      slot.bytes.store(0, std::memory_order_relaxed);
-    }
+  constexpr LiveTable() = default;
+  LiveTable(const LiveTable&) = delete;
+  LiveTable& operator=(const LiveTable&) = delete;
+
+  // Reserve the slots, once (before that, every insert is refused and
+  // counted). The pages are backed only once touched and handed back by
+  // clear(), so a table sized for a million live samples costs nothing
+  // until a run keeps that many.
+  bool map() {
+    if (slots_ != nullptr) return true;
+    void* memory = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (memory == MAP_FAILED) return false;
+    slots_ = static_cast<Slot*>(memory);  // zero pages: every slot is empty
+    return true;
   }
 
   // Remember `pointer` as standing for `bytes`; false when the table is full.
   bool insert(uintptr_t pointer, uint64_t bytes) {
     if (pointer <= kTombstone) return false;
+    if (slots_ == nullptr) {
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
     size_t index = hash(pointer);
     for (size_t probe = 0; probe < kProbeLimit; ++probe, index = (index + 1) & kMask) {
       uintptr_t key = slots_[index].key.load(std::memory_order_acquire);
@@ -52,7 +68,7 @@ class LiveTable {
 
   // Forget `pointer`; returns the bytes it stood for, or 0 if it was not sampled.
   uint64_t erase(uintptr_t pointer) {
-    if (pointer <= kTombstone) return 0;
+    if (pointer <= kTombstone || slots_ == nullptr) return 0;
     size_t index = hash(pointer);
     for (size_t probe = 0; probe < kProbeLimit; ++probe, index = (index + 1) & kMask) {
       uintptr_t key = slots_[index].key.load(std::memory_order_acquire);
@@ -70,9 +86,22 @@ class LiveTable {
     return 0;
   }
 
-  // Forget everything (between runs, while no hook is active).
+  // Whether `pointer` is held (a snapshot: another thread may change it).
+  bool contains(uintptr_t pointer) const {
+    if (pointer <= kTombstone || slots_ == nullptr) return false;
+    size_t index = hash(pointer);
+    for (size_t probe = 0; probe < kProbeLimit; ++probe, index = (index + 1) & kMask) {
+      const uintptr_t key = slots_[index].key.load(std::memory_order_acquire);
+      if (key == kEmpty) return false;
+      if (key == pointer) return true;
+    }
+    return false;
+  }
+
+  // Forget everything (between runs, while no hook is active): the pages go
+  // back to the system and read as empty slots when next touched.
   void clear() {
-    for (auto& slot : slots_) slot.key.store(kEmpty, std::memory_order_relaxed);
+    if (slots_ != nullptr) madvise(slots_, kBytes, MADV_DONTNEED);
     size_.store(0, std::memory_order_release);
     refused_.store(0, std::memory_order_relaxed);  // counts are per run
   }
@@ -99,8 +128,9 @@ class LiveTable {
     std::atomic<uintptr_t> key;
     std::atomic<uint64_t> bytes;
   };
+  static constexpr size_t kBytes = (sizeof(Slot) * Capacity + 4095) & ~size_t{4095};  // whole pages
 
-  Slot slots_[Capacity];
+  Slot* slots_ = nullptr;  // Capacity slots, mapped by map()
   std::atomic<size_t> size_{0};
   std::atomic<uint64_t> refused_{0};
 };

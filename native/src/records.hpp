@@ -93,7 +93,7 @@ struct sl_cpu_config {
 };
 
 struct sl_stats {
-  uint64_t buffer_overflow;  // records dropped because the buffer was full (this run)
+  uint64_t buffer_overflow;  // records lost because the record arena was full (this run)
   uint64_t table_refused;    // sampled blocks the live table had no room for (this run)
   uint64_t patched_slots;    // GOT/PLT slots currently pointing at our hooks
   uint64_t patched_objects;  // ELF objects with at least one patched slot
@@ -101,5 +101,7 @@ struct sl_stats {
   uint64_t invalid_stacks;   // samples whose frame read was torn or invalid (this run)
   uint64_t cpu_samples;      // CPU samples taken (this run)
   uint64_t thread_signals;   // samples requested from cell threads (this run)
+  uint64_t records_pushed;   // records stored for the drain (this run)
+  uint64_t records_drained;  // records the drain has taken (this run)
 };
 }

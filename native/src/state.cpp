@@ -1,10 +1,13 @@
 // state.cpp: sampling decisions and the records they produce. Runs inside
-// allocation hooks: no allocation, no locks, no exceptions.
+// allocation hooks: no allocation, no exceptions, and no locks but one:
+// after a large net free, the C library's malloc_trim takes its own arena
+// locks (see heap_release.hpp).
 #include "state.hpp"
 
 #include "cpu_sampler.hpp"
 #include "python_frames.hpp"
 
+#include <malloc.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@ std::atomic<bool> g_sampling{false};
 std::atomic<uint64_t> g_generation{0};  // bumped on attach: threads reseed their samplers
 std::atomic<uint64_t> g_live_blocks{0};
 FreeFilter<size_t{1} << 16> g_free_filter;
+HeapRelease g_heap_release{kReleaseDropBytes};
 
 namespace {
 
@@ -47,8 +51,8 @@ ThreadState& current_samplers() {
 
 // Every record carries the allocating thread's Python stack, read here at
 // the instant of the allocation, so it is charged to the line that made it
-// however late the drain runs. The kernel side is asked to drain once a
-// quarter of the buffer is waiting.
+// however late the drain runs. The kernel side is asked to drain once
+// kDrainThreshold records are waiting.
 void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t flags, uint64_t block_bytes = 0) {
   State& shared = state();
   sl_record record{};
@@ -61,9 +65,9 @@ void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t 
   record.block_bytes = block_bytes;
   record.time_ns = now_ns();
   if (kind != SL_FREE) capture_stack(python_layout(), current_thread_state(), &record);
-  if (!shared.buffer.push(record)) return;
+  if (!shared.records.push(record)) return;
   // Without a frame reader the drain attributes by where the thread is when
-  // it runs, so it is asked for at once; with one, only as the buffer fills.
+  // it runs, so it is asked for at once; with one, only as records pile up.
   const uint64_t waiting = shared.pending_records.fetch_add(1, std::memory_order_relaxed) + 1;
   if (waiting >= kDrainThreshold || (kind != SL_FREE && python_layout().version == 0)) request_drain();
 }
@@ -77,6 +81,7 @@ void on_allocation_slow(void* pointer, uint64_t size, bool python, bool realloc)
   uint8_t flags = realloc ? SL_FLAG_REALLOC : 0;
   if (state().live.insert(reinterpret_cast<uintptr_t>(pointer), bytes)) {
     g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+    g_heap_release.added(bytes);
   } else {
     // No room to match its free later: it is reported as allocated but
     // never counted as live, so it cannot look like growth or a leak.
@@ -94,6 +99,9 @@ void on_free_slow(void* pointer) {
   g_free_filter.lower(pointer);
   g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
   push(SL_FREE, false, bytes, reinterpret_cast<uintptr_t>(pointer), 0);
+  // Called from a free hook (never from inside the C library's allocator,
+  // whose own calls do not go through hooks), so its locks are free to take.
+  if (g_heap_release.removed(bytes)) malloc_trim(0);
 }
 
 void on_copy_slow(uint64_t size) {

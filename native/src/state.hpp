@@ -8,25 +8,32 @@
 
 #include "byte_sampler.hpp"
 #include "free_filter.hpp"
+#include "heap_release.hpp"
 #include "live_table.hpp"
-#include "record_buffer.hpp"
+#include "record_arena.hpp"
 #include "records.hpp"
 
 namespace scalene_lab {
 
-// Records carry a stack (about 700 bytes each): 8192 of them is under 6 MiB.
-constexpr size_t kBufferCapacity = size_t{1} << 13;
+// Address space reserved for records waiting to be drained (record_arena.hpp):
+// backed only while records wait, it holds 370,000 of the deepest and about
+// 3 million frees; a cell's threads can keep the drain out for seconds.
+constexpr size_t kArenaBytes = size_t{1} << 28;
 // Pending records at which the kernel side is asked to drain.
-constexpr uint64_t kDrainThreshold = kBufferCapacity / 4;
-constexpr size_t kLiveCapacity = size_t{1} << 18;
+constexpr uint64_t kDrainThreshold = 2048;
+// Live sampled blocks the table can hold (16 bytes each, backed as used): a
+// 4 KiB window over a few gigabytes keeps half a million blocks live.
+constexpr size_t kLiveCapacity = size_t{1} << 20;
 
 struct State {
   std::atomic<uint64_t> allocation_window{1 << 20};
   std::atomic<uint64_t> copy_window{7 << 20};
   std::atomic<int> signal_number{0};  // the drain signal (sl_begin_run); 0: no drain requests
-  std::atomic<bool> signal_pending{false};  // a drain was requested and has not run yet
+  // When the kernel side's handler was last tripped and has not drained
+  // since (0: no trip outstanding); see request_drain.
+  std::atomic<uint64_t> trip_pending_ns{0};
   std::atomic<uint64_t> pending_records{0};  // pushed since the last drain
-  RecordBuffer<sl_record, kBufferCapacity> buffer;
+  RecordArena<sl_record> records;
   LiveTable<kLiveCapacity> live;
 };
 
@@ -38,6 +45,11 @@ State& state();
 extern std::atomic<bool> g_sampling;
 extern std::atomic<uint64_t> g_generation;
 extern std::atomic<uint64_t> g_live_blocks;
+
+// Freed heap memory goes back to the system after a net free of this much
+// sampled volume (heap_release.hpp).
+constexpr uint64_t kReleaseDropBytes = uint64_t{64} << 20;
+extern HeapRelease g_heap_release;
 
 // Frees of blocks that were never sampled stop at this filter (free_filter.hpp).
 extern FreeFilter<size_t{1} << 16> g_free_filter;  // 64 KiB
