@@ -1,9 +1,23 @@
 # binding.gyp: the native part of scalene-lab, built with node-gyp.
 # scalene_lab_alloc is the sampling allocator the kernel bridge attaches;
 # native_tests runs the unit tests of its parts;
-# native_tests_sanitized is the same program under ASan and UBSan.
+# native_tests_sanitized is the same program under ASan and UBSan;
+# native_stress drives the built library under signals (attach, detach,
+# drains), and native_stress_sanitized does the same with the library and
+# the program built under ASan and UBSan (scalene_lab_alloc_sanitized).
 {
   "variables": {
+    "library_sources": [
+      "src/api.cpp",
+      "src/cpu_sampler.cpp",
+      "src/fault_guard.cpp",
+      "src/got_patcher.cpp",
+      "src/hooks.cpp",
+      "src/preload.cpp",
+      "src/python_domains.cpp",
+      "src/python_frames.cpp",
+      "src/state.cpp"
+    ],
     "test_sources": [
       "tests/test_main.cpp",
       "tests/test_byte_sampler.cpp",
@@ -25,19 +39,17 @@
     {
       "target_name": "scalene_lab_alloc",
       "type": "shared_library",
-      "sources": [
-        "src/api.cpp",
-        "src/cpu_sampler.cpp",
-        "src/fault_guard.cpp",
-        "src/got_patcher.cpp",
-        "src/hooks.cpp",
-        "src/preload.cpp",
-        "src/python_domains.cpp",
-        "src/python_frames.cpp",
-        "src/state.cpp"
-      ],
+      "sources": ["<@(library_sources)"],
       "cflags_cc": ["-fvisibility=hidden", "-fno-rtti", "-O2", "-fomit-frame-pointer"],
       "ldflags": ["-Wl,-z,nodelete"],
+      "libraries": ["-ldl", "-lrt"]
+    },
+    {
+      "target_name": "scalene_lab_alloc_sanitized",
+      "type": "shared_library",
+      "sources": ["<@(library_sources)"],
+      "cflags_cc": ["-fvisibility=hidden", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-O1"],
+      "ldflags": ["-Wl,-z,nodelete", "-fsanitize=address,undefined"],
       "libraries": ["-ldl", "-lrt"]
     },
     {
@@ -51,6 +63,20 @@
       "sources": ["<@(test_sources)"],
       "cflags_cc": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-O1"],
       "ldflags": ["-fsanitize=address,undefined"]
+    },
+    {
+      "target_name": "native_stress",
+      "type": "executable",
+      "sources": ["tests/test_main.cpp", "tests/stress_signals.cpp"],
+      "libraries": ["-ldl"]
+    },
+    {
+      "target_name": "native_stress_sanitized",
+      "type": "executable",
+      "sources": ["tests/test_main.cpp", "tests/stress_signals.cpp"],
+      "cflags_cc": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-O1"],
+      "ldflags": ["-fsanitize=address,undefined"],
+      "libraries": ["-ldl"]
     }
   ]
 }

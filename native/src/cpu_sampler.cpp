@@ -4,6 +4,7 @@
 #include "cpu_sampler.hpp"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <dlfcn.h>
 #include <link.h>
@@ -15,6 +16,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "fault_guard.hpp"
@@ -27,6 +30,7 @@ namespace {
 
 constexpr size_t kMaxThreads = 256;
 constexpr uint64_t kRetripNs = 5000000;  // an unanswered drain request is made again after 5 ms
+constexpr uint64_t kSettleLimitNs = 500000000;  // disarming waits at most this for cell threads' pending signals
 constexpr size_t kMaxRanges = 32;
 
 struct Range {
@@ -224,6 +228,24 @@ void on_signal(int signum, siginfo_t* info, void* context) {
   errno = saved_errno;
 }
 
+// Whether thread `tid` of this process has `signum` pending (its SigPnd
+// mask in /proc); false once the thread is gone.
+bool signal_pending_on(int tid, int signum) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[4096];
+  const ssize_t length = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (length <= 0) return false;
+  text[length] = '\0';
+  const char* line = std::strstr(text, "\nSigPnd:");
+  if (line == nullptr) return false;
+  const uint64_t pending = std::strtoull(line + 8, nullptr, 16);
+  return signum >= 1 && signum <= 64 && ((pending >> (signum - 1)) & 1) != 0;
+}
+
 int find_ranges(dl_phdr_info* info, size_t, void* self_base) {
   const char* name = info->dlpi_name ? info->dlpi_name : "";
   // This library counts with the C library: its allocation hooks run for
@@ -351,20 +373,24 @@ void cpu_stop() {
     timer_delete(g_cpu.timer);
     g_cpu.have_timer = false;
   }
+  const size_t signalled = g_cpu.thread_count.load(std::memory_order_acquire);
   g_cpu.thread_count.store(0, std::memory_order_release);
   // Handlers already past their check on other threads finish first; after
   // that nothing sends the signal any more.
   while (g_cpu.in_handler.load(std::memory_order_acquire) != 0) sched_yield();
-  // Instances still queued for this thread are consumed here; cell threads
-  // got theirs before the last handler returned and run them promptly, so
-  // when any was signalled they get a moment while our handler (now inert)
-  // is still installed.
+  // Instances still queued for this thread are consumed here. A cell thread
+  // runs its instance when it is next scheduled, which on a busy machine can
+  // be many milliseconds away; the previous handler (the default one ends
+  // the process) goes back only once none of them has it pending.
   const timespec zero{0, 0};
   while (sigtimedwait(&block, nullptr, &zero) > 0) {
   }
   if (g_cpu.thread_signals.load(std::memory_order_relaxed) != 0) {
-    const timespec settle{0, 2000000};
-    nanosleep(&settle, nullptr);
+    const uint64_t give_up = read_clock(CLOCK_MONOTONIC) + kSettleLimitNs;
+    const timespec pause{0, 100000};
+    for (size_t i = 0; i < signalled; ++i) {
+      while (signal_pending_on(g_cpu.threads[i], signum) && read_clock(CLOCK_MONOTONIC) < give_up) nanosleep(&pause, nullptr);
+    }
     while (sigtimedwait(&block, nullptr, &zero) > 0) {
     }
   }

@@ -156,6 +156,10 @@ class RecordArena {
       const uint64_t offset = position & (capacity_ - 1);
       padding = offset + size > capacity_ ? capacity_ - offset : 0;
       const uint64_t head = head_.load(std::memory_order_acquire);
+      if (head > position) {  // our view of the position is older than the consumer's release
+        position = reserved_.load(std::memory_order_relaxed);
+        continue;
+      }
       if (position + padding + size - head > capacity_) return false;
       if (reserved_.compare_exchange_weak(position, position + padding + size, std::memory_order_acq_rel,
                                           std::memory_order_relaxed)) {
