@@ -3,7 +3,8 @@
 # native_tests runs the unit tests of its parts;
 # native_tests_sanitized is the same program under ASan and UBSan;
 # native_stress drives the built library under signals (attach, detach,
-# drains), and native_stress_sanitized does the same with the library and
+# drains) and tests the CPU sampler's handler through it, and
+# native_stress_sanitized does the same with the library and
 # the program built under ASan and UBSan (scalene_lab_alloc_sanitized).
 {
   "variables": {
@@ -67,13 +68,13 @@
     {
       "target_name": "native_stress",
       "type": "executable",
-      "sources": ["tests/test_main.cpp", "tests/stress_signals.cpp"],
+      "sources": ["tests/test_main.cpp", "tests/stress_signals.cpp", "tests/test_cpu_sampler.cpp"],
       "libraries": ["-ldl"]
     },
     {
       "target_name": "native_stress_sanitized",
       "type": "executable",
-      "sources": ["tests/test_main.cpp", "tests/stress_signals.cpp"],
+      "sources": ["tests/test_main.cpp", "tests/stress_signals.cpp", "tests/test_cpu_sampler.cpp"],
       "cflags_cc": ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-O1"],
       "ldflags": ["-fsanitize=address,undefined"],
       "libraries": ["-ldl"]
