@@ -101,7 +101,12 @@ void on_free_slow(void* pointer) {
   push(SL_FREE, false, bytes, reinterpret_cast<uintptr_t>(pointer), 0);
   // Called from a free hook (never from inside the C library's allocator,
   // whose own calls do not go through hooks), so its locks are free to take.
-  if (g_heap_release.removed(bytes)) malloc_trim(0);
+  // The drain is asked for too: the profiler's records of the freed blocks
+  // (small Python objects, in the same pools as the user's) go with them.
+  if (g_heap_release.removed(bytes)) {
+    malloc_trim(0);
+    request_drain();
+  }
 }
 
 void on_copy_slow(uint64_t size) {
