@@ -27,7 +27,7 @@ import sys
 from types import CodeType, FrameType
 from typing import Any, Callable, Iterable, List, Optional, Union
 
-from .allocator import RECORD_CPU, AllocatorUnavailable, NativeAllocator, PythonLayout, unsupported_reason
+from .allocator import RECORD_CPU, AllocatorUnavailable, NativeAllocator, PythonLayout
 from .code_table import CodeTable
 from .exact_sampler import ExactCpuSampler
 from .fault_points import reached
@@ -49,9 +49,8 @@ _STOP_ATTEMPTS = 16
 
 
 def _native() -> "tuple[Optional[NativeAllocator], Optional[str]]":
-    reason = unsupported_reason()
-    if reason is not None:
-        return None, reason
+    """The native library, or why not. Once loaded it stays (it is never
+    unloaded), whatever becomes of its file meanwhile (a rebuild)."""
     try:
         return NativeAllocator.load(), None
     except AllocatorUnavailable as problem:
