@@ -77,11 +77,13 @@ class KernelSession:
         """Send a cell without waiting; returns the request id for :meth:`finish`."""
         return str(self.client.execute(code))
 
-    def finish(self, msg_id: str, timeout: float = 120) -> CellResult:
-        """Wait for a request sent with :meth:`start`."""
-        return self._collect(msg_id, timeout)
+    def finish(self, msg_id: str, timeout: float = 120, reply_wait: Optional[float] = None) -> CellResult:
+        """Wait for a request sent with :meth:`start`. ``reply_wait``: how long
+        the shell reply may lag the kernel going idle (queue.Empty after that;
+        ipykernel loses the reply when a Ctrl-C lands in its own code)."""
+        return self._collect(msg_id, timeout, reply_wait)
 
-    def _collect(self, msg_id: str, timeout: float) -> CellResult:
+    def _collect(self, msg_id: str, timeout: float, reply_wait: Optional[float] = None) -> CellResult:
         deadline = time.monotonic() + timeout
         result = CellResult(status="", execution_count=None)
         idle = False
@@ -109,6 +111,8 @@ class KernelSession:
                 result.result = body["data"]
             elif kind == "status" and body["execution_state"] == "idle":
                 idle = True
+        if reply_wait is not None:
+            deadline = min(deadline, time.monotonic() + reply_wait)
         reply = self.client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = self.client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
