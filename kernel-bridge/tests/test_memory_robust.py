@@ -133,7 +133,9 @@ def test_400k_live_sampled_blocks_freed_leave_no_growth(memory_kernel: KernelSes
     assert memory["buffer_overflow"] == 0 and memory["table_refused"] == 0 and memory["untracked_mb"] == 0, memory
     assert abs(profile["max_footprint_mb"] - truth) < 0.10 * truth, (profile["max_footprint_mb"], truth)
     assert abs(line_of(profile, key, "blocks = [")["n_peak_mb"] - truth) < 0.10 * truth
-    assert memory["sampled_growth_mb"] <= 4096 / MIB, memory
+    # What the cell keeps (a float) is one sample at most; its weight, the
+    # bytes since the sample before, is exponential around the window.
+    assert memory["sampled_growth_mb"] <= 8 * 4096 / MIB, memory
     assert profile["growth_rate"] < 0.1
     assert profile["files"][key]["leaks"] == {}
 
@@ -156,7 +158,7 @@ def test_a_flood_that_loses_records_counts_them_and_the_next_run_starts_at_zero(
     kept: float = memory_kernel.value("sys.getsizeof(kept) / 2**20")
     assert memory["buffer_overflow"] > 100_000, memory  # lost, and said so
     # Lost free records leave no phantom growth: the run grew by the kept block.
-    assert abs(memory["sampled_growth_mb"] - kept) <= 4096 / MIB, (memory, kept)
+    assert abs(memory["sampled_growth_mb"] - kept) <= 8 * 4096 / MIB, (memory, kept)
     assert str(line_of(profile, key, "collections.deque")["lineno"]) not in profile["files"][key]["leaks"]
 
     clean = memory_kernel.profile_of(
