@@ -42,6 +42,7 @@ _CALL_NAMES = frozenset(
 
 # The slow search (every function the collector tracks) runs at most this often.
 _RESCAN_SECONDS = 0.5
+_searched = False  # whether this process has had its first collector search
 
 # Process-wide, weakly held: every code object a search found, by address,
 # and the facts (line per code unit, call instructions) worked out for one.
@@ -121,6 +122,15 @@ class CodeTable:
         for code in _with_nested(roots):
             self.info(code)
         self._last_scan = -_RESCAN_SECONDS
+        global _searched
+        if not _searched:
+            # The process's first search (tens of thousands of weak
+            # references) runs before the user's code, not inside it: made
+            # mid-run, its small objects land among the cell's and pin
+            # Python's arenas after the cell frees them (40-75 MB of a
+            # 1.5 GB free of small objects stayed resident).
+            _searched = True
+            _remember_all(_collector_codes())
 
     def info(self, code: types.CodeType) -> CodeInfo:
         """The (cached) facts of a live code object."""
