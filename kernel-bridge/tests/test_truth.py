@@ -161,7 +161,7 @@ def test_short_native_calls_are_native_and_pure_python_is_python(kernel: KernelS
             %%scalene --cpu-only
             for _ in range(150):
                 ys = np.sort(xs)
-            for _ in range(60):
+            for _ in range(150):
                 p = m @ m
             acc = 0
             for j in range(1_500_000):
