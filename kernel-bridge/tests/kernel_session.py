@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
+import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -90,10 +93,12 @@ class KernelSession:
         while not idle:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"cell did not finish in {timeout} s")
+                raise TimeoutError(f"cell did not finish in {timeout} s; {self.post_mortem()}")
             try:
-                message = self.client.get_iopub_msg(timeout=remaining)
+                message = self.client.get_iopub_msg(timeout=min(remaining, 2.0))
             except queue.Empty:
+                if not self.manager.is_alive():
+                    raise RuntimeError(f"the kernel died during the cell; {self.post_mortem()}") from None
                 continue
             if message["parent_header"].get("msg_id") != msg_id:
                 continue
@@ -136,6 +141,32 @@ class KernelSession:
     def interrupt(self) -> None:
         """What the notebook's stop button does."""
         self.manager.interrupt_kernel()
+
+    def post_mortem(self) -> str:
+        """What became of a kernel that never finished a cell: its exit
+        status if it died, else every thread's native stack (gdb, where the
+        machine has it), so that a hang in CI says where it hangs."""
+        process = getattr(self.manager.provisioner, "process", None)
+        if process is None:
+            return "no kernel process"
+        code = process.poll()
+        if code is not None:
+            return f"kernel exit status {code}" + (f" (signal {-code})" if code < 0 else "")
+        gdb = shutil.which("gdb")
+        if gdb is None:
+            return f"kernel {process.pid} alive (no gdb for its stacks)"
+        try:
+            dump = subprocess.run(
+                [gdb, "-p", str(process.pid), "-batch", "-ex", "thread apply all bt 30"],
+                capture_output=True,
+                text=True,
+                timeout=90,
+                env={**os.environ, "DEBUGINFOD_URLS": ""},
+            ).stdout
+        except (OSError, subprocess.SubprocessError) as error:
+            return f"kernel {process.pid} alive; gdb failed: {error}"
+        frames = [line for line in dump.splitlines() if line.startswith(("#", "Thread "))]
+        return f"kernel {process.pid} alive; its threads:\n" + "\n".join(frames[:400])
 
     def close(self) -> None:
         """Shut the kernel down."""
