@@ -1,4 +1,5 @@
-"""Truths of the peer benchmark, measured unprofiled in a fresh interpreter.
+"""Truths of the peer benchmark, measured unprofiled in a fresh interpreter
+(and, for scalene-lab's line truths, in its kernel).
 
 Each truth runs the project's interpreter (the kernel's) as a child process
 with the same single-threaded BLAS as every profiled run. Timing truths
@@ -45,6 +46,43 @@ for _round in range({rounds}):
     _rounds.append(_times)
 print(json.dumps(_rounds))
 """
+
+
+# The same rounds inside scalene-lab's kernel, in the user namespace a
+# profiled cell runs in (IPython's, not a fresh dict: every line of these
+# loops is a LOAD_NAME or STORE_NAME, and the dictionary they use moves the
+# lines' relative costs by a few points). The rounds come back as a display.
+_KERNEL_TIMER = """\
+import time as _peer_time
+from IPython.display import display as _peer_display
+_peer_ns = get_ipython().user_ns
+exec(compile({setup!r}, "<setup>", "exec"), _peer_ns)
+_peer_codes = [compile(_v, "<variant>", "exec") for _v in {variants!r}]
+_peer_rounds = []
+for _peer_round in range({rounds}):
+    _peer_times = [0.0] * len(_peer_codes)
+    _peer_order = list(range(len(_peer_codes)))
+    for _peer_k in (_peer_order if _peer_round % 2 == 0 else reversed(_peer_order)):
+        _peer_t0 = _peer_time.thread_time()
+        exec(_peer_codes[_peer_k], _peer_ns)
+        _peer_times[_peer_k] = _peer_time.thread_time() - _peer_t0
+    _peer_rounds.append(_peer_times)
+_peer_display({{"application/json": {{"rounds": _peer_rounds}}}}, raw=True)
+"""
+
+
+def kernel_timer_cell(setup: str, variants: List[str], rounds: int) -> str:
+    """The cell that times ``rounds`` rounds of ``variants`` in a kernel's user namespace."""
+    return _KERNEL_TIMER.format(setup=setup, variants=variants, rounds=rounds)
+
+
+def kernel_rounds(displays: Sequence[Mapping[str, object]]) -> List[Round]:
+    """The rounds a :func:`kernel_timer_cell` showed."""
+    for data in displays:
+        shown = data.get("application/json")
+        if isinstance(shown, dict) and "rounds" in shown:
+            return [[float(t) for t in r] for r in shown["rounds"]]
+    raise ValueError("the timing cell showed no rounds")
 
 
 def _run_probe(program: str) -> str:
