@@ -169,14 +169,40 @@ NATIVE_TEST(cpu_samples_tell_running_from_blocked_time_and_stop_cleanly) {
 }
 
 namespace {
-std::atomic<int32_t> g_worker_tid{0};
-std::atomic<bool> g_worker_stop{false};
+// A thread that spins on a CPU until stopped (or destroyed); its tid is
+// known once the constructor returns.
+class SpinningWorker {
+ public:
+  SpinningWorker() {
+    pthread_create(&thread_, nullptr, &SpinningWorker::run, this);
+    while (tid_.load() == 0) sleep_for(kMs);
+  }
+  SpinningWorker(const SpinningWorker&) = delete;
+  SpinningWorker& operator=(const SpinningWorker&) = delete;
+  ~SpinningWorker() { stop(); }
 
-void* worker(void*) {
-  g_worker_tid.store(gettid_now());
-  while (!g_worker_stop.load()) spin_for(1 * kMs);
-  return nullptr;
-}
+  int32_t tid() const { return tid_.load(); }
+
+  void stop() {
+    if (joined_) return;
+    stop_.store(true);
+    pthread_join(thread_, nullptr);
+    joined_ = true;
+  }
+
+ private:
+  static void* run(void* self) {
+    auto* worker = static_cast<SpinningWorker*>(self);
+    worker->tid_.store(gettid_now());
+    while (!worker->stop_.load()) spin_for(1 * kMs);
+    return nullptr;
+  }
+
+  pthread_t thread_{};
+  std::atomic<int32_t> tid_{0};
+  std::atomic<bool> stop_{false};
+  bool joined_ = false;
+};
 }  // namespace
 
 NATIVE_TEST(registered_threads_are_sampled_by_the_passed_on_signal) {
@@ -185,20 +211,15 @@ NATIVE_TEST(registered_threads_are_sampled_by_the_passed_on_signal) {
   struct sigaction previous;
   const int signum = take_signal(&previous);
   CHECK(signum > 0);
-  g_worker_stop.store(false);
-  g_worker_tid.store(0);
-  pthread_t thread;
-  pthread_create(&thread, nullptr, &worker, nullptr);
-  while (g_worker_tid.load() == 0) sleep_for(kMs);
-  const int32_t tid = g_worker_tid.load();
+  SpinningWorker worker;
+  const int32_t tid = worker.tid();
   api()->begin_run(signum);
   sl_cpu_config config{0.001, signum, gettid_now(), 7, 20000, 0};
   CHECK(sl_cpu_start(&config) == 0);
   sl_cpu_set_threads(&tid, 1);
   sleep_for(300 * kMs);  // the main thread waits; the worker runs
   sl_cpu_stop();
-  g_worker_stop.store(true);
-  pthread_join(thread, nullptr);
+  worker.stop();
   Tally worked, unused;
   int others = 0;
   drain_into(tid, ~uint64_t{0}, &worked, &unused, &others);
@@ -219,12 +240,8 @@ NATIVE_TEST(start_and_stop_in_a_tight_loop_leave_nothing_behind) {
   struct sigaction previous;
   const int signum = take_signal(&previous);
   CHECK(signum > 0);
-  g_worker_stop.store(false);
-  g_worker_tid.store(0);
-  pthread_t thread;
-  pthread_create(&thread, nullptr, &worker, nullptr);
-  while (g_worker_tid.load() == 0) sleep_for(kMs);
-  const int32_t tid = g_worker_tid.load();
+  SpinningWorker worker;
+  const int32_t tid = worker.tid();
   const int timers_before = posix_timers();
   api()->begin_run(signum);
   sl_record scratch[256];
@@ -237,8 +254,7 @@ NATIVE_TEST(start_and_stop_in_a_tight_loop_leave_nothing_behind) {
     while (sl_drain(scratch, 256) > 0) {
     }
   }
-  g_worker_stop.store(true);
-  pthread_join(thread, nullptr);
+  worker.stop();
   api()->end_run();
   CHECK(sl_cpu_running() == 0);
   CHECK(posix_timers() == timers_before);
