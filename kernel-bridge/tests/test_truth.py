@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from statistics import median
 
 import pytest
 from typing import List, Tuple
@@ -57,12 +58,6 @@ for _round in range({rounds}):
         _times.append(_t.perf_counter() - _t0)
     _rounds.append(_times)
 """
-
-
-def _median(values: List[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _ablation_rounds(kernel: KernelSession, rounds: int) -> List[List[float]]:
@@ -117,8 +112,8 @@ def _interleaved(kernel: KernelSession, turns: int = 4) -> Tuple[List[List[float
 def _loop_verdict(truth_rounds: List[List[float]], profiled: List[List[float]]) -> Tuple[bool, str]:
     """Whether every line's median share is within 5 points of its median
     truth (the last line no higher than its truth plus 5), and what was seen."""
-    truths = {text: _median([r[j] for r in truth_rounds]) for j, text in enumerate(BODY)}
-    shares = {text: _median([r[j] for r in profiled]) for j, text in enumerate(BODY)}
+    truths = {text: median([r[j] for r in truth_rounds]) for j, text in enumerate(BODY)}
+    shares = {text: median([r[j] for r in profiled]) for j, text in enumerate(BODY)}
     seen = "; ".join(
         f"{text[:9]}: profile {shares[text]:.1f} (runs {', '.join(f'{r[j]:.1f}' for r in profiled)}), truth {truths[text]:.1f}"
         for j, text in enumerate(BODY)
