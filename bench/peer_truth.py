@@ -27,35 +27,13 @@ from tools.common import bench_env
 # One round: every variant's CPU seconds, in the variants' order.
 Round = List[float]
 
-_TIMER = """\
-import json, time
-_setup = {setup!r}
-_variants = {variants!r}
-_namespace = {{}}
-exec(compile(_setup, "<setup>", "exec"), _namespace)
-_codes = [compile(_v, "<variant>", "exec") for _v in _variants]
-_rounds = []
-for _round in range({rounds}):
-    _times = [0.0] * len(_codes)
-    _order = list(range(len(_codes)))
-    for _k in (_order if _round % 2 == 0 else reversed(_order)):
-        _globals = dict(_namespace)
-        _t0 = time.thread_time()
-        exec(_codes[_k], _globals)
-        _times[_k] = time.thread_time() - _t0
-    _rounds.append(_times)
-print(json.dumps(_rounds))
-"""
-
-
-# The same rounds inside scalene-lab's kernel, in the user namespace a
-# profiled cell runs in (IPython's, not a fresh dict: every line of these
-# loops is a LOAD_NAME or STORE_NAME, and the dictionary they use moves the
-# lines' relative costs by a few points). The rounds come back as a display.
-_KERNEL_TIMER = """\
+# Times every variant in rounds (the order flips each round) by the thread's
+# CPU clock, after running the set-up in the namespace `_peer_ns`; each
+# variant runs in `{variant_globals}`. Its names carry a prefix, since in a
+# kernel they land in the user's namespace.
+_ROUNDS = """\
 import time as _peer_time
-from IPython.display import display as _peer_display
-_peer_ns = get_ipython().user_ns
+{prelude}
 exec(compile({setup!r}, "<setup>", "exec"), _peer_ns)
 _peer_codes = [compile(_v, "<variant>", "exec") for _v in {variants!r}]
 _peer_rounds = []
@@ -63,17 +41,36 @@ for _peer_round in range({rounds}):
     _peer_times = [0.0] * len(_peer_codes)
     _peer_order = list(range(len(_peer_codes)))
     for _peer_k in (_peer_order if _peer_round % 2 == 0 else reversed(_peer_order)):
+        _peer_globals = {variant_globals}
         _peer_t0 = _peer_time.thread_time()
-        exec(_peer_codes[_peer_k], _peer_ns)
+        exec(_peer_codes[_peer_k], _peer_globals)
         _peer_times[_peer_k] = _peer_time.thread_time() - _peer_t0
     _peer_rounds.append(_peer_times)
-_peer_display({{"application/json": {{"rounds": _peer_rounds}}}}, raw=True)
+{emit}
 """
+
+# In a child process: a fresh namespace, each variant in a copy of it, the
+# rounds printed as JSON.
+_SCRIPT_PARTS = {
+    "prelude": "import json as _peer_json\n_peer_ns = {}",
+    "variant_globals": "dict(_peer_ns)",
+    "emit": "print(_peer_json.dumps(_peer_rounds))",
+}
+
+# Inside scalene-lab's kernel: the user namespace a profiled cell runs in
+# (IPython's, not a fresh dict: every line of these loops is a LOAD_NAME or
+# STORE_NAME, and the dictionary they use moves the lines' relative costs by
+# a few points). The rounds come back as a display.
+_KERNEL_PARTS = {
+    "prelude": "from IPython.display import display as _peer_display\n_peer_ns = get_ipython().user_ns",
+    "variant_globals": "_peer_ns",
+    "emit": '_peer_display({"application/json": {"rounds": _peer_rounds}}, raw=True)',
+}
 
 
 def kernel_timer_cell(setup: str, variants: List[str], rounds: int) -> str:
     """The cell that times ``rounds`` rounds of ``variants`` in a kernel's user namespace."""
-    return _KERNEL_TIMER.format(setup=setup, variants=variants, rounds=rounds)
+    return _ROUNDS.format(setup=setup, variants=variants, rounds=rounds, **_KERNEL_PARTS)
 
 
 def kernel_rounds(displays: Sequence[Mapping[str, object]]) -> List[Round]:
@@ -92,7 +89,7 @@ def _run_probe(program: str) -> str:
 
 def time_rounds(setup: str, variants: List[str], rounds: int) -> List[Round]:
     """``rounds`` rounds of every variant's CPU time, after ``setup``."""
-    return [[float(t) for t in r] for r in json.loads(_run_probe(_TIMER.format(setup=setup, variants=variants, rounds=rounds)))]
+    return [[float(t) for t in r] for r in json.loads(_run_probe(_ROUNDS.format(setup=setup, variants=variants, rounds=rounds, **_SCRIPT_PARTS)))]
 
 
 def ablation_variants(workload: AblationLoop) -> Tuple[str, List[str]]:
