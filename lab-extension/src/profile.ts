@@ -2,6 +2,7 @@
  * The profile contract (schema/profile.schema.json) as TypeScript types,
  * and a checked parse of untrusted output data into them.
  */
+import { ProfileError, validateProfile } from './validate';
 
 /** The MIME type that carries a scalene-lab profile. */
 export const PROFILE_MIME_TYPE = 'application/vnd.scalene.profile+json';
@@ -19,9 +20,14 @@ export interface ILineProfile {
   /** Beyond Scalene: gross allocation, temporaries included (absent in Scalene's own profiles). */
   n_churn_mb?: number;
   n_peak_mb: number;
+  n_avg_mb: number;
+  n_usage_fraction: number;
   n_copy_mb_s: number;
   n_gpu_percent: number;
+  n_gpu_peak_memory_mb: number;
   n_python_fraction: number;
+  /** [time, footprint MB] pairs: the line's memory over time. */
+  memory_samples: number[][];
 }
 
 /**
@@ -43,6 +49,8 @@ export interface IFileProfile {
   lines: ILineProfile[];
   functions: ILineProfile[];
   imports: string[];
+  /** Likely leaks by line number: Scalene's likelihood and growth rate. */
+  leaks: { [lineno: string]: { likelihood: number; velocity_mb_s: number } };
   omitted_lines?: IOmittedLines[];
   omitted_functions?: { count: number; percent_cpu_time: number };
 }
@@ -58,10 +66,12 @@ export interface ISourceInfo {
 
 /** The notebook facts scalene-lab adds to Scalene's fields. */
 export interface INotebookInfo {
+  /** `%%scalene` or `%scrun`; `Scalene` for a plain Scalene profile. */
   magic: string;
   profiled_source: string;
   status: 'completed' | 'error' | 'interrupted';
   error?: string | null;
+  /** `cpu-only`, `hot-attach` or `preload`; `scalene` for a plain Scalene profile with memory. */
   attach_mode: string;
   memory?: {
     coverage: number | null;
@@ -70,6 +80,7 @@ export interface INotebookInfo {
   };
   sources: { [key: string]: ISourceInfo };
   messages: string[];
+  /** Null for a plain Scalene profile, which does not report its sampling. */
   sampling: {
     interval_s: number;
     samples: number;
@@ -77,106 +88,73 @@ export interface INotebookInfo {
     total_time_s: number;
     unattributed_time_s: number;
     handler_errors: number;
-  };
+  } | null;
 }
 
-/** A scalene-lab profile: Scalene's JSON plus `notebook`. */
+/**
+ * A scalene-lab profile: Scalene's JSON plus `notebook`. A profile written
+ * by Scalene's own CLI has no `notebook`.
+ */
 export interface IScaleneProfile {
   program: string;
   elapsed_time_sec: number;
   memory: boolean;
   max_footprint_mb: number;
+  max_footprint_python_fraction: number;
+  max_footprint_fname: string | null;
+  max_footprint_lineno: number | null;
+  growth_rate: number;
+  /** [time, footprint MB] pairs: the whole run's memory over time. */
+  samples: number[][];
   gpu: boolean;
   files: { [key: string]: IFileProfile };
-  notebook: INotebookInfo;
+  notebook?: INotebookInfo;
 }
 
-/** Raised when output data is not a profile this renderer can read. */
-export class ProfileError extends Error {}
+export { ProfileError };
 
 /**
- * Check that `value` has the shape the renderer reads, and return it typed.
+ * Check `value` against the profile contract and return it typed.
  *
  * @throws ProfileError naming the first field that is missing or wrong.
  */
 export function parseProfile(value: unknown): IScaleneProfile {
-  const root = Private.object(value, 'profile');
-  Private.number(root.elapsed_time_sec, 'elapsed_time_sec');
-  Private.string(root.program, 'program');
-  const files = Private.object(root.files, 'files');
-  for (const [key, file] of Object.entries(files)) {
-    const detail = Private.object(file, `files["${key}"]`);
-    Private.number(detail.percent_cpu_time, `files["${key}"].percent_cpu_time`);
-    for (const field of ['lines', 'functions'] as const) {
-      const rows = Private.array(detail[field], `files["${key}"].${field}`);
-      rows.forEach((row, i) => Private.line(row, `files["${key}"].${field}[${i}]`));
-    }
-    if (detail.omitted_lines !== undefined) {
-      const gaps = Private.array(detail.omitted_lines, `files["${key}"].omitted_lines`);
-      gaps.forEach((gap, i) => Private.gap(gap, `files["${key}"].omitted_lines[${i}]`));
-    }
-    if (detail.omitted_functions !== undefined) {
-      const cut = Private.object(detail.omitted_functions, `files["${key}"].omitted_functions`);
-      Private.number(cut.count, `files["${key}"].omitted_functions.count`);
-      Private.number(cut.percent_cpu_time, `files["${key}"].omitted_functions.percent_cpu_time`);
-    }
-  }
-  const notebook = Private.object(root.notebook, 'notebook');
-  Private.string(notebook.magic, 'notebook.magic');
-  Private.object(notebook.sources, 'notebook.sources');
-  Private.object(notebook.sampling, 'notebook.sampling');
-  Private.array(notebook.messages, 'notebook.messages');
+  validateProfile(value);
   return value as IScaleneProfile;
 }
 
-namespace Private {
-  type Json = { [key: string]: unknown };
-
-  export function object(value: unknown, where: string): Json {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new ProfileError(`${where} should be an object`);
-    }
-    return value as Json;
+/**
+ * The notebook facts of `profile`; for a plain Scalene profile, those of a
+ * completed run of its program, every source a file.
+ */
+export function notebookFacts(profile: IScaleneProfile): INotebookInfo {
+  if (profile.notebook) {
+    return profile.notebook;
   }
+  const keys = Object.keys(profile.files);
+  return {
+    magic: 'Scalene',
+    profiled_source: keys[0] ?? profile.program,
+    status: 'completed',
+    attach_mode: profile.memory ? 'scalene' : 'cpu-only',
+    sources: {},
+    messages: [],
+    sampling: null
+  };
+}
 
-  export function array(value: unknown, where: string): unknown[] {
-    if (!Array.isArray(value)) {
-      throw new ProfileError(`${where} should be a list`);
+/**
+ * The sources of `profile` in the order the kernel gives them, whatever
+ * order the keys came in (saving a notebook sorts them): the profiled
+ * source first, then by share of time, then by key.
+ */
+export function orderedSources(profile: IScaleneProfile): string[] {
+  const first = notebookFacts(profile).profiled_source;
+  return Object.keys(profile.files).sort((a, b) => {
+    if ((a === first) !== (b === first)) {
+      return a === first ? -1 : 1;
     }
-    return value;
-  }
-
-  export function number(value: unknown, where: string): number {
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new ProfileError(`${where} should be a number`);
-    }
-    return value;
-  }
-
-  export function string(value: unknown, where: string): string {
-    if (typeof value !== 'string') {
-      throw new ProfileError(`${where} should be text`);
-    }
-    return value;
-  }
-
-  export function gap(value: unknown, where: string): void {
-    const run = object(value, where);
-    for (const field of ['first', 'last', 'sampled_lines', 'percent_cpu_time', 'n_malloc_mb']) {
-      number(run[field], `${where}.${field}`);
-    }
-  }
-
-  export function line(value: unknown, where: string): void {
-    const row = object(value, where);
-    string(row.line, `${where}.line`);
-    number(row.lineno, `${where}.lineno`);
-    for (const field of [
-      'n_cpu_percent_python',
-      'n_cpu_percent_c',
-      'n_sys_percent'
-    ]) {
-      number(row[field], `${where}.${field}`);
-    }
-  }
+    const share = profile.files[b].percent_cpu_time - profile.files[a].percent_cpu_time;
+    return share !== 0 ? share : a < b ? -1 : a > b ? 1 : 0;
+  });
 }

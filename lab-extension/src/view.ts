@@ -1,32 +1,24 @@
 /**
- * DOM for a profile: a summary line, a legend, and per source a table of
- * lines with a stacked Python / native / system bar.
+ * DOM for a profile: a header (summary, time and memory bars, peak, growth,
+ * leaks), a legend, and per source a collapsible table of lines whose
+ * columns sort on a click.
  *
  * Every string from the profile goes in as text (`textContent`), never as
  * markup: notebooks are untrusted.
  */
+import { IColumn, TIME_KINDS, totalTime, visibleColumns } from './columns';
 import {
   IFileProfile,
   ILineProfile,
+  INotebookInfo,
   IOmittedLines,
   IScaleneProfile,
-  ISourceInfo
+  ISourceInfo,
+  notebookFacts,
+  orderedSources
 } from './profile';
 
-/** The three kinds of CPU time, in drawing order. */
-export const TIME_KINDS = [
-  { key: 'n_cpu_percent_python', label: 'Python', css: 'python' },
-  { key: 'n_cpu_percent_c', label: 'Native', css: 'native' },
-  { key: 'n_sys_percent', label: 'System', css: 'system' }
-] as const;
-
-/** The memory columns, shown when the profile has memory samples. */
-export const MEMORY_COLUMNS = [
-  { key: 'n_peak_mb', label: 'Peak MB' },
-  { key: 'n_malloc_mb', label: 'Alloc MB' },
-  { key: 'n_churn_mb', label: 'Churn MB' },
-  { key: 'n_copy_mb_s', label: 'Copy MB/s' }
-] as const;
+export { TIME_KINDS };
 
 /** CSS class prefix of every element this module creates. */
 export const CSS = 'jp-ScaleneProfile';
@@ -42,8 +34,9 @@ export function renderProfile(
   doc: Document = document
 ): HTMLElement {
   const root = Private.el(doc, 'div', CSS);
-  root.appendChild(Private.summary(doc, profile));
-  const notebook = profile.notebook;
+  const notebook = notebookFacts(profile);
+  root.appendChild(Private.summary(doc, profile, notebook));
+  root.appendChild(Private.header(doc, profile, notebook));
   if (notebook.status !== 'completed') {
     const status = Private.el(
       doc,
@@ -62,15 +55,16 @@ export function renderProfile(
     root.appendChild(note);
   }
   root.appendChild(Private.legend(doc));
-  const keys = Object.keys(profile.files);
+  const keys = orderedSources(profile);
   if (keys.length === 0) {
     const empty = Private.el(doc, 'div', `${CSS}-empty`);
     empty.textContent = 'No samples were taken: the code ran too briefly.';
     root.appendChild(empty);
   }
+  const columns = visibleColumns(profile);
   for (const key of keys) {
     root.appendChild(
-      Private.source(doc, key, profile.files[key], profile.memory, notebook.sources[key])
+      Private.source(doc, key, profile.files[key], columns, notebook.sources[key])
     );
   }
   return root;
@@ -178,27 +172,95 @@ namespace Private {
     return node;
   }
 
-  export function summary(doc: Document, profile: IScaleneProfile): HTMLElement {
-    const nb = profile.notebook;
-    const parts = [
-      nb.magic,
-      sourceTitle(nb.profiled_source, nb.sources[nb.profiled_source]),
-      `${profile.elapsed_time_sec.toFixed(3)} s`,
-      `${nb.sampling.samples} CPU samples`
-    ];
+  export function summary(doc: Document, profile: IScaleneProfile, nb: INotebookInfo): HTMLElement {
+    const parts = profile.notebook
+      ? [nb.magic, sourceTitle(nb.profiled_source, nb.sources[nb.profiled_source])]
+      : [`Scalene profile of ${profile.program}`];
+    parts.push(`${profile.elapsed_time_sec.toFixed(3)} s`);
+    if (nb.sampling) {
+      parts.push(`${nb.sampling.samples} CPU samples`);
+    }
     if (profile.memory) {
       parts.push(`peak ${profile.max_footprint_mb.toFixed(1)} MB`);
       const coverage = nb.memory?.coverage;
-      parts.push(
-        `memory by ${nb.attach_mode}` +
-          (typeof coverage === 'number' ? ` (covers ~${Math.round(coverage * 100)}% of RSS growth)` : '')
-      );
+      if (profile.notebook) {
+        parts.push(
+          `memory by ${nb.attach_mode}` +
+            (typeof coverage === 'number' ? ` (covers ~${Math.round(coverage * 100)}% of RSS growth)` : '')
+        );
+      }
       const lost = (nb.memory?.buffer_overflow ?? 0) + (nb.memory?.table_refused ?? 0);
       if (lost > 0) {
         parts.push(`${lost} memory samples lost to full buffers`);
       }
     }
     return text(doc, 'div', `${CSS}-summary`, parts.join(' · '));
+  }
+
+  /** A labelled stacked bar: one segment per share, numbers in its label. */
+  function stackedBar(
+    doc: Document,
+    label: string,
+    parts: { label: string; css: string; value: number }[]
+  ): HTMLElement {
+    const row = el(doc, 'div', `${CSS}-headerBar`);
+    row.appendChild(text(doc, 'span', `${CSS}-headerLabel`, label));
+    const bar = el(doc, 'div', `${CSS}-bar`);
+    const description = parts.map(p => `${p.label} ${p.value.toFixed(1)}%`).join(', ');
+    bar.title = description;
+    bar.setAttribute('role', 'img');
+    bar.setAttribute('aria-label', `${label}: ${description}`);
+    for (const part of parts) {
+      const width = Math.max(0, Math.min(100, part.value));
+      if (width > 0) {
+        const segment = el(doc, 'span', `${CSS}-segment ${CSS}-${part.css}`);
+        segment.style.width = `${width}%`;
+        bar.appendChild(segment);
+      }
+    }
+    row.appendChild(bar);
+    row.appendChild(text(doc, 'span', `${CSS}-headerText`, description));
+    return row;
+  }
+
+  /** The whole run at a glance: time and memory bars, peak, growth, leaks. */
+  export function header(doc: Document, profile: IScaleneProfile, nb: INotebookInfo): HTMLElement {
+    const node = el(doc, 'div', `${CSS}-header`);
+    const totals = TIME_KINDS.map(kind => ({
+      label: kind.label,
+      css: kind.css,
+      value: Object.values(profile.files).reduce(
+        (sum, file) => sum + file.lines.reduce((s, row) => s + (row[kind.key] ?? 0), 0),
+        0
+      )
+    }));
+    node.appendChild(stackedBar(doc, 'Time', totals));
+    if (profile.memory) {
+      const python = Math.max(0, Math.min(1, profile.max_footprint_python_fraction ?? 0)) * 100;
+      node.appendChild(
+        stackedBar(doc, 'Memory', [
+          { label: 'Python', css: 'python', value: python },
+          { label: 'Native', css: 'native', value: 100 - python }
+        ])
+      );
+      const facts: string[] = [`Peak ${profile.max_footprint_mb.toFixed(1)} MB`];
+      const where = profile.max_footprint_fname;
+      if (where && profile.max_footprint_lineno) {
+        facts[0] += ` at ${sourceTitle(where, nb.sources[where])}, line ${profile.max_footprint_lineno}`;
+      }
+      facts.push(`growth ${profile.growth_rate.toFixed(1)}% of allocation kept`);
+      node.appendChild(text(doc, 'div', `${CSS}-memoryFacts`, facts.join(' · ')));
+      const leaks = Object.entries(profile.files).flatMap(([key, file]) =>
+        Object.entries(file.leaks ?? {}).map(
+          ([line, leak]) =>
+            `${sourceTitle(key, nb.sources[key])} line ${line} (likelihood ${Math.round(leak.likelihood * 100)}%, ${leak.velocity_mb_s.toFixed(1)} MB/s)`
+        )
+      );
+      if (leaks.length > 0) {
+        node.appendChild(text(doc, 'div', `${CSS}-leaks`, `Likely leaks: ${leaks.join('; ')}`));
+      }
+    }
+    return node;
   }
 
   export function legend(doc: Document): HTMLElement {
@@ -216,12 +278,14 @@ namespace Private {
     doc: Document,
     key: string,
     file: IFileProfile,
-    memory: boolean,
+    columns: IColumn[],
     info?: ISourceInfo
   ): HTMLElement {
     const section = el(doc, 'section', `${CSS}-source`);
     section.dataset.sourceKey = key;
-    const heading = el(doc, 'div', `${CSS}-sourceTitle`);
+    const details = el(doc, 'details', `${CSS}-details`);
+    details.open = true;
+    const heading = el(doc, 'summary', `${CSS}-sourceTitle`);
     heading.appendChild(text(doc, 'span', `${CSS}-sourceName`, sourceTitle(key, info)));
     if (info?.kind === 'cell' && info.cell_id) {
       heading.appendChild(text(doc, 'span', `${CSS}-cellId`, `cell ${info.cell_id}`));
@@ -237,12 +301,12 @@ namespace Private {
         text(doc, 'span', `${CSS}-coverage`, `${listed.toLocaleString('en-US')} of ${all.toLocaleString('en-US')} lines listed`)
       );
     }
-    section.appendChild(heading);
+    details.appendChild(heading);
     const cut = runs.filter(run => run.sampled_lines > 0);
     if (cut.length > 0) {
       const lines = cut.reduce((sum, run) => sum + run.sampled_lines, 0);
       const share = cut.reduce((sum, run) => sum + run.percent_cpu_time, 0);
-      section.appendChild(
+      details.appendChild(
         text(
           doc,
           'div',
@@ -251,36 +315,37 @@ namespace Private {
         )
       );
     }
-    section.appendChild(table(doc, 'Line', file.lines, memory, runs));
+    details.appendChild(table(doc, 'Line', file.lines, columns, runs));
     const cutFunctions = file.omitted_functions?.count ?? 0;
     if (file.functions.length > 0 || cutFunctions > 0) {
-      const functions = table(doc, 'Function', file.functions, memory, []);
+      const functions = table(doc, 'Function', file.functions, columns, []);
       if (cutFunctions > 0) {
         functions.tBodies[0].appendChild(
           note(
             doc,
             `${cutFunctions.toLocaleString('en-US')} more functions not shown to keep the output small (${file.omitted_functions!.percent_cpu_time.toFixed(1)}% of time)`,
-            memory
+            columns
           )
         );
       }
-      section.appendChild(functions);
+      details.appendChild(functions);
     }
+    section.appendChild(details);
     return section;
   }
 
   /** A summary row across the table: a run of lines, or functions left out. */
-  function note(doc: Document, content: string, memory: boolean): HTMLTableRowElement {
+  function note(doc: Document, content: string, columns: IColumn[]): HTMLTableRowElement {
     const tr = el(doc, 'tr', `${CSS}-gap`);
     tr.appendChild(text(doc, 'td', `${CSS}-lineno`, '⋯'));
     const cell = text(doc, 'td', `${CSS}-gapText`, content);
-    cell.colSpan = 1 + TIME_KINDS.length + (memory ? MEMORY_COLUMNS.length : 0) + 1;
+    cell.colSpan = columns.length - 1;
     tr.appendChild(cell);
     return tr;
   }
 
-  function gapRow(doc: Document, run: IOmittedLines, memory: boolean): HTMLTableRowElement {
-    const tr = note(doc, describeRun(run), memory);
+  function gapRow(doc: Document, run: IOmittedLines, columns: IColumn[]): HTMLTableRowElement {
+    const tr = note(doc, describeRun(run), columns);
     tr.dataset.first = String(run.first);
     tr.dataset.last = String(run.last);
     if (run.sampled_lines > 0) {
@@ -291,48 +356,109 @@ namespace Private {
 
   function table(
     doc: Document,
-    what: string,
+    what: 'Line' | 'Function',
     rows: ILineProfile[],
-    memory: boolean,
+    columns: IColumn[],
     runs: IOmittedLines[]
   ): HTMLTableElement {
     const node = el(doc, 'table', `${CSS}-table`);
+    node.dataset.table = what.toLowerCase();
     const head = node.createTHead().insertRow();
-    const labels = [
-      'Line',
-      'Time',
-      ...TIME_KINDS.map(k => k.label),
-      ...(memory ? MEMORY_COLUMNS.map(c => c.label) : []),
-      what === 'Line' ? 'Source' : 'Function'
-    ];
-    for (const label of labels) {
-      head.appendChild(text(doc, 'th', '', label));
-    }
     const body = node.createTBody();
+    const lineRows = new Map<HTMLTableRowElement, ILineProfile>();
+    for (const column of columns) {
+      const th = el(doc, 'th', `${CSS}-column-${column.id}`);
+      th.dataset.column = column.id;
+      th.title = column.description;
+      const label = column.id === 'source' && what === 'Function' ? 'Function' : column.label;
+      if (column.kind === 'source') {
+        th.textContent = label;
+      } else {
+        const button = text(doc, 'button', `${CSS}-sort`, label);
+        button.type = 'button';
+        button.addEventListener('click', () => sortBy(node, column, lineRows));
+        th.appendChild(button);
+      }
+      head.appendChild(th);
+    }
     let next = 0;
     for (const row of rows) {
       while (next < runs.length && runs[next].first < row.lineno) {
-        body.appendChild(gapRow(doc, runs[next++], memory));
+        body.appendChild(gapRow(doc, runs[next++], columns));
       }
-      body.appendChild(line(doc, row, memory));
+      const tr = line(doc, row, columns);
+      lineRows.set(tr, row);
+      body.appendChild(tr);
     }
     for (; next < runs.length; next++) {
-      body.appendChild(gapRow(doc, runs[next], memory));
+      body.appendChild(gapRow(doc, runs[next], columns));
     }
     return node;
   }
 
-  function line(doc: Document, row: ILineProfile, memory: boolean): HTMLTableRowElement {
-    const tr = el(doc, 'tr', `${CSS}-row`);
-    tr.dataset.lineno = String(row.lineno);
-    const total = TIME_KINDS.reduce((sum, kind) => sum + row[kind.key], 0);
-    if (total < 0.05) {
-      tr.classList.add(`${CSS}-idle`);
+  /**
+   * Sort the table's rows by `column`: largest first, then smallest first
+   * on the next click; the line column restores source order, runs of
+   * omitted lines in place. In any other order those runs go last.
+   */
+  function sortBy(node: HTMLTableElement, column: IColumn, lineRows: Map<HTMLTableRowElement, ILineProfile>): void {
+    const header = node.tHead!.rows[0];
+    const th = Array.from(header.cells).find(cell => cell.dataset.column === column.id)!;
+    const descending = column.id !== 'lineno' && th.getAttribute('aria-sort') !== 'descending';
+    for (const cell of Array.from(header.cells)) {
+      cell.removeAttribute('aria-sort');
     }
-    tr.appendChild(text(doc, 'td', `${CSS}-lineno`, String(row.lineno)));
+    th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
+    const body = node.tBodies[0];
+    const all = Array.from(body.rows);
+    const start = (tr: HTMLTableRowElement) => Number(tr.dataset.first ?? tr.dataset.lineno ?? 0);
+    const ordered =
+      column.id === 'lineno'
+        ? [...all].sort((a, b) => start(a) - start(b))
+        : [
+            ...all
+              .filter(tr => lineRows.has(tr))
+              .sort((a, b) => {
+                const difference = column.value(lineRows.get(b)!) - column.value(lineRows.get(a)!);
+                return (descending ? difference : -difference) || start(a) - start(b);
+              }),
+            ...all.filter(tr => !lineRows.has(tr))
+          ];
+    for (const tr of ordered) {
+      body.appendChild(tr);
+    }
+  }
+
+  function cell(doc: Document, row: ILineProfile, column: IColumn): HTMLTableCellElement {
+    switch (column.kind) {
+      case 'lineno':
+        return text(doc, 'td', `${CSS}-lineno`, String(row.lineno));
+      case 'bar':
+        return timeBar(doc, row);
+      case 'percent': {
+        const css = TIME_KINDS.some(kind => kind.css === column.id) ? ` ${CSS}-${column.id}Text` : '';
+        return text(doc, 'td', `${CSS}-percent${css}`, formatPercent(column.value(row)));
+      }
+      case 'megabytes':
+        return text(doc, 'td', `${CSS}-percent ${CSS}-memory`, formatMegabytes(column.value(row)));
+      case 'source': {
+        const content = row.line.replace(/\n$/, '');
+        const code = text(doc, 'code', '', content);
+        code.title = content;
+        const sourceCell = el(doc, 'td', `${CSS}-code`);
+        sourceCell.appendChild(code);
+        return sourceCell;
+      }
+    }
+  }
+
+  function timeBar(doc: Document, row: ILineProfile): HTMLTableCellElement {
     const barCell = el(doc, 'td', `${CSS}-barCell`);
     const bar = el(doc, 'div', `${CSS}-bar`);
-    bar.title = TIME_KINDS.map(k => `${k.label} ${row[k.key].toFixed(1)}%`).join(', ');
+    const description = TIME_KINDS.map(k => `${k.label} ${row[k.key].toFixed(1)}%`).join(', ');
+    bar.title = description;
+    bar.setAttribute('role', 'img');
+    bar.setAttribute('aria-label', `Time: ${description}`);
     for (const kind of TIME_KINDS) {
       const width = Math.max(0, Math.min(100, row[kind.key]));
       if (width > 0) {
@@ -342,19 +468,20 @@ namespace Private {
       }
     }
     barCell.appendChild(bar);
-    tr.appendChild(barCell);
-    for (const kind of TIME_KINDS) {
-      tr.appendChild(text(doc, 'td', `${CSS}-percent ${CSS}-${kind.css}Text`, formatPercent(row[kind.key])));
+    return barCell;
+  }
+
+  function line(doc: Document, row: ILineProfile, columns: IColumn[]): HTMLTableRowElement {
+    const tr = el(doc, 'tr', `${CSS}-row`);
+    tr.dataset.lineno = String(row.lineno);
+    if (totalTime(row) < 0.05) {
+      tr.classList.add(`${CSS}-idle`);
     }
-    if (memory) {
-      for (const column of MEMORY_COLUMNS) {
-        tr.appendChild(text(doc, 'td', `${CSS}-percent ${CSS}-memory`, formatMegabytes(row[column.key] ?? 0)));
-      }
+    for (const column of columns) {
+      const td = cell(doc, row, column);
+      td.dataset.column = column.id;
+      tr.appendChild(td);
     }
-    const code = text(doc, 'code', '', row.line.replace(/\n$/, ''));
-    const sourceCell = el(doc, 'td', `${CSS}-code`);
-    sourceCell.appendChild(code);
-    tr.appendChild(sourceCell);
     return tr;
   }
 }

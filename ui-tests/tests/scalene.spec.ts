@@ -35,7 +35,8 @@ test.describe('%%scalene in JupyterLab', () => {
     // The loop's `for` line and its body share its Python time, by instruction.
     const loopHead = rows.nth(4);
     await expect(loopHead.locator('code')).toHaveText('for i in range(12_000_000):');
-    const share = async (row: typeof loopLine) => parseFloat((await row.locator('td').nth(2).textContent()) ?? '') || 0;
+    const share = async (row: typeof loopLine) =>
+      parseFloat((await row.locator('td[data-column="python"]').textContent()) ?? '') || 0;
     const python = (await share(loopLine)) + (await share(loopHead));
     // 12M iterations (about 0.7 s unprofiled here) against the 0.3 s sleep:
     // 3M took under 0.2 s, so the loop was only a third of the cell.
@@ -43,8 +44,19 @@ test.describe('%%scalene in JupyterLab', () => {
 
     const sleepLine = rows.nth(2);
     await expect(sleepLine.locator('code')).toHaveText('time.sleep(0.3)');
-    const system = parseFloat((await sleepLine.locator('td').nth(4).textContent()) ?? '0');
+    const system = parseFloat((await sleepLine.locator('td[data-column="system"]').textContent()) ?? '0');
     expect(system).toBeGreaterThan(5);
+
+    // A click on the Python header puts the heaviest Python line first; a
+    // click on the Line header puts the source order back.
+    const table = profile.locator('section').first().locator('table').first();
+    const heaviest = Math.max(await share(loopLine), await share(loopHead));
+    await table.locator('th[data-column="python"] button').click();
+    await expect(table.locator('th[data-column="python"]')).toHaveAttribute('aria-sort', 'descending');
+    const first = table.locator('tbody tr').first();
+    expect(await share(first)).toBeCloseTo(heaviest, 5);
+    await table.locator('th[data-column="lineno"] button').click();
+    await expect(rows.nth(5).locator('code')).toHaveText('    total += i');
 
     // The static fallbacks travel in the same bundle, for other frontends.
     const outputs = await page.evaluate(() => {
@@ -83,23 +95,80 @@ test.describe('memory in JupyterLab', () => {
     // The cell's section: its lines' table first, then its functions'.
     const table = profile.locator('section').first().locator('table').first();
     const headers = await table.locator('thead th').allTextContents();
-    expect(headers.slice(5, 9)).toEqual(['Peak MB', 'Alloc MB', 'Churn MB', 'Copy MB/s']);
+    expect(headers).toEqual(expect.arrayContaining(['Peak MB', 'Avg MB', 'Alloc MB', 'Churn MB', 'Copy MB/s']));
+    const number = async (row: number, column: string) =>
+      parseFloat((await rows.nth(row).locator(`td[data-column="${column}"]`).textContent()) ?? '0') || 0;
 
     // 120 blocks of 1 MiB on the first line, copied once on the second.
     const rows = table.locator('tbody tr');
     await expect(rows).toHaveCount(3); // the magic's line, then the cell's two
     await expect(rows.nth(1).locator('code')).toHaveText('blocks = [bytearray(1024 * 1024) for _ in range(120)]');
-    const alloc = parseFloat((await rows.nth(1).locator('td').nth(6).textContent()) ?? '0');
+    const alloc = await number(1, 'malloc');
     expect(alloc).toBeGreaterThan(108);
     expect(alloc).toBeLessThan(132);
     // The blocks are kept, so the line's gross volume is what it keeps.
-    const churn = parseFloat((await rows.nth(1).locator('td').nth(7).textContent()) ?? '0');
+    const churn = await number(1, 'churn');
     expect(churn).toBeGreaterThanOrEqual(alloc - 0.05);
     expect(churn).toBeLessThan(132);
-    const copy = parseFloat((await rows.nth(2).locator('td').nth(8).textContent()) ?? '0');
+    const copy = await number(2, 'copy');
     expect(copy).toBeGreaterThan(0);
   });
 });
+
+function sortKeys(value: any): any {
+  if (Array.isArray(value)) {
+    return value.map(sortKeys);
+  }
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map(k => [k, sortKeys(value[k])])
+    );
+  }
+  return value;
+}
+
+/** The lowest contrast ratio of the profile view's quiet text against its background. */
+async function worstContrast(page: any): Promise<{ worst: number; checked: number }> {
+  return page.evaluate(() => {
+    const parse = (color: string): number[] => (color.match(/[\d.]+/g) ?? []).map(Number);
+    const background = (node: Element | null): number[] => {
+      for (; node; node = node.parentElement) {
+        const rgba = parse(getComputedStyle(node).backgroundColor);
+        if (rgba.length === 3 || (rgba.length === 4 && rgba[3] > 0)) {
+          return rgba.slice(0, 3);
+        }
+      }
+      return [255, 255, 255];
+    };
+    const luminance = (rgb: number[]) =>
+      rgb
+        .map(v => v / 255)
+        .map(v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const selectors = [
+      '.jp-ScaleneProfile-idle code',
+      '.jp-ScaleneProfile-lineno',
+      '.jp-ScaleneProfile-headerText',
+      '.jp-ScaleneProfile-share',
+      '.jp-ScaleneProfile-table th'
+    ];
+    let worst = Infinity;
+    const nodes = Array.from(document.querySelectorAll(selectors.join(',')));
+    if (!nodes.some(node => node.matches('.jp-ScaleneProfile-idle code'))) {
+      return { worst: 0, checked: 0 }; // no idle line: the check would prove nothing
+    }
+    for (const node of nodes) {
+      const back = background(node);
+      const [r, g, b, a = 1] = parse(getComputedStyle(node).color);
+      const fore = [r, g, b].map((v, i) => v * a + back[i] * (1 - a));
+      const [hi, lo] = [luminance(fore), luminance(back)].sort((x, y) => y - x);
+      worst = Math.min(worst, (hi + 0.05) / (lo + 0.05));
+    }
+    return { worst, checked: nodes.length };
+  });
+}
 
 test.describe('saved profiles', () => {
   test('render when an untrusted notebook is reopened', async ({ page, tmpPath }) => {
@@ -108,6 +177,10 @@ test.describe('saved profiles', () => {
     );
     const key = profile.notebook.profiled_source;
     const source = profile.files[key].lines.map((l: any) => l.line).join('');
+    // Saved as Python's nbformat saves it: keys sorted, so the profiled cell
+    // ([3]) no longer comes first among the sources.
+    const saved = sortKeys(profile);
+    expect(Object.keys(saved.files)[0]).not.toBe(key);
     const notebook = {
       nbformat: 4,
       nbformat_minor: 5,
@@ -123,7 +196,7 @@ test.describe('saved profiles', () => {
             {
               output_type: 'display_data',
               metadata: {},
-              data: { 'application/vnd.scalene.profile+json': profile, 'text/plain': 'profile' }
+              data: { 'application/vnd.scalene.profile+json': saved, 'text/plain': 'profile' }
             }
           ]
         }
@@ -133,8 +206,20 @@ test.describe('saved profiles', () => {
     await page.filebrowser.open(`${tmpPath}/saved.ipynb`);
     const view = page.locator('.jp-OutputArea-output .jp-ScaleneProfile');
     await expect(view).toHaveCount(1);
+    await expect(view.locator('section').first()).toHaveAttribute('data-source-key', key);
     const rows = view.locator(`section[data-source-key="${key}"] tbody tr`);
     await expect(rows).toHaveCount(profile.files[key].lines.length);
+
+    // Idle lines, line numbers and the header's grey text meet WCAG AA
+    // (4.5:1) against what is behind them, in the light and the dark theme.
+    const light = await worstContrast(page);
+    expect(light.checked).toBeGreaterThan(10);
+    expect(light.worst).toBeGreaterThanOrEqual(4.5);
+    await page.theme.setDarkTheme();
+    const dark = await worstContrast(page);
+    expect(dark.checked).toBe(light.checked);
+    expect(dark.worst).toBeGreaterThanOrEqual(4.5);
+    await page.theme.setLightTheme();
     await expect(rows.nth(4).locator('code')).toHaveText('    total += i');
   });
 });

@@ -1,0 +1,195 @@
+/**
+ * The inline view as a user meets it: malformed profiles name the field at
+ * fault, Scalene's own profiles render, the source order survives a save,
+ * columns sort, and columns without data stay out.
+ */
+import { parseProfile } from '../profile';
+import { renderError, renderProfile } from '../view';
+import { loadFixture } from './fixtures';
+
+function view(profile: unknown): HTMLElement {
+  try {
+    return renderProfile(parseProfile(profile));
+  } catch (error) {
+    return renderError((error as Error).message);
+  }
+}
+
+function message(profile: unknown): string {
+  const node = view(profile);
+  expect(node.classList).toContain('jp-ScaleneProfile-error');
+  return node.textContent!;
+}
+
+function sortKeys(value: any): any {
+  if (Array.isArray(value)) {
+    return value.map(sortKeys);
+  }
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map(key => [key, sortKeys(value[key])])
+    );
+  }
+  return value;
+}
+
+describe('malformed profiles: one readable sentence naming the field', () => {
+  const cell = (p: any) => p.files[p.notebook.profiled_source];
+  const cases: [string, (p: any) => void, RegExp][] = [
+    ['missing max_footprint_mb', p => delete p.max_footprint_mb, /^.*max_footprint_mb is missing/],
+    ['string for a number', p => (cell(p).lines[1].n_cpu_percent_python = '12'), /files\["\[3\]"\]\.lines\[1\]\.n_cpu_percent_python should be a number, not "12"/],
+    ['negative share', p => (cell(p).lines[1].n_sys_percent = -3), /n_sys_percent is -3, below its least possible value 0/],
+    ['share above 100', p => (cell(p).lines[1].n_cpu_percent_c = 250), /n_cpu_percent_c is 250, above its greatest possible value 100/],
+    ['line shares adding past the run', p => Object.assign(cell(p).lines[1], { n_cpu_percent_python: 60, n_cpu_percent_c: 60, n_sys_percent: 0 }), /lines\[1\] has Python, native and system time adding up to 120\.0%/],
+    ['sources adding past the run', p => Object.values(p.files).forEach((f: any) => (f.percent_cpu_time = 80)), /percent_cpu_time add up to 160\.0%/],
+    ['absurd peak', p => (p.max_footprint_mb = 5e12), /max_footprint_mb is 5000000000000 MB, more memory than any machine has/],
+    ['lines not a list', p => (cell(p).lines = {}), /files\["\[3\]"\]\.lines should be a list/],
+    ['unknown status', p => (p.notebook.status = 'exploded'), /notebook\.status is "exploded"; it should be one of "completed", "error", "interrupted"/],
+    ['newer format', p => (p.notebook.format_version = 7), /notebook\.format_version is 7, newer than the format this extension reads \(1\)/],
+    ['older or wrong format', p => (p.notebook.format_version = 0), /notebook\.format_version is 0; it should be 1/],
+    ['profiled source nowhere', p => (p.notebook.profiled_source = '[99]'), /notebook\.profiled_source "\[99\]" is neither in files nor in notebook\.sources/],
+    ['line number zero', p => (cell(p).lines[0].lineno = 0), /lines\[0\]\.lineno is 0, below its least possible value 1/]
+  ];
+  it.each(cases)('%s', (_name, spoil, expected) => {
+    const profile = loadFixture('mixed');
+    spoil(profile);
+    const text = message(profile);
+    expect(text).toMatch(expected);
+    expect(text).not.toMatch(/undefined|Cannot read|TypeError/);
+  });
+
+  it('says what it got when the output is no profile at all', () => {
+    expect(message('a string')).toContain('not a profile object');
+    expect(message(null)).toContain('not a profile object');
+    expect(message([1, 2])).toContain('not a profile object');
+  });
+});
+
+describe("Scalene's own profiles (no notebook block)", () => {
+  it('renders a profile written by Scalene 2.4 run from the command line', () => {
+    const profile = loadFixture('scalene-cli');
+    expect(profile.notebook).toBeUndefined();
+    const node = view(profile);
+    expect(node.classList).not.toContain('jp-ScaleneProfile-error');
+    expect(node.querySelector('.jp-ScaleneProfile-summary')!.textContent).toContain('Scalene profile of');
+    const sections = Array.from(node.querySelectorAll('section')).map(s => (s as HTMLElement).dataset.sourceKey);
+    expect(sections[0]).toBe('/tmp/scwork.py');
+    const loop = Array.from(node.querySelectorAll('section')[0].querySelectorAll('tbody tr')).find(tr =>
+      tr.textContent!.includes('total += i * i % 7')
+    )!;
+    expect(loop).toBeDefined();
+    const record = profile.files['/tmp/scwork.py'].lines.find((l: any) => l.line.includes('total += i'));
+    expect(loop.querySelector('td[data-column="python"]')!.textContent).toBe(`${record.n_cpu_percent_python.toFixed(1)}%`);
+    // Scalene found a likely leak; the header names it.
+    expect(node.querySelector('.jp-ScaleneProfile-leaks')!.textContent).toContain('/tmp/scwork.py line 8');
+  });
+});
+
+describe('source order', () => {
+  it('keeps the profiled cell first after saving sorts the keys', () => {
+    for (const name of ['mixed', 'scrun', 'memory']) {
+      const profile = loadFixture(name);
+      const expected = Object.keys(profile.files);
+      expect(expected[0]).toBe(profile.notebook.profiled_source);
+      const saved = sortKeys(profile);
+      expect(Object.keys(saved.files)).not.toEqual(expected); // the save changed the key order
+      const shown = Array.from(view(saved).querySelectorAll('section')).map(s => (s as HTMLElement).dataset.sourceKey);
+      expect(shown).toEqual(expected);
+    }
+  });
+});
+
+describe('columns', () => {
+  function headers(node: HTMLElement): string[] {
+    return Array.from(node.querySelector('thead')!.querySelectorAll('th')).map(th => th.dataset.column!);
+  }
+
+  it('shows only the columns that have data in this profile', () => {
+    const cpu = headers(view(loadFixture('mixed')));
+    expect(cpu).toEqual(expect.arrayContaining(['lineno', 'time', 'python', 'native', 'system', 'core', 'source']));
+    for (const absent of ['peak', 'malloc', 'churn', 'gpu', 'gpuMemory']) {
+      expect(cpu).not.toContain(absent);
+    }
+    const profile = loadFixture('mixed');
+    for (const file of Object.values(profile.files) as any[]) {
+      for (const row of [...file.lines, ...file.functions]) {
+        row.n_sys_percent = 0;
+      }
+    }
+    expect(headers(view(profile))).not.toContain('system');
+    expect(headers(view(loadFixture('memory')))).toEqual(expect.arrayContaining(['peak', 'average', 'malloc', 'churn']));
+  });
+
+  it('describes each line\'s time split in an accessible label', () => {
+    const profile = loadFixture('mixed');
+    const key = profile.notebook.profiled_source;
+    const record = profile.files[key].lines.find((l: any) => l.line.includes('total += i'));
+    const row = view(profile).querySelector(`tr[data-lineno="${record.lineno}"]`)!;
+    const label = row.querySelector('.jp-ScaleneProfile-bar')!.getAttribute('aria-label')!;
+    expect(label).toContain(`Python ${record.n_cpu_percent_python.toFixed(1)}%`);
+    expect(label).toContain(`Native ${record.n_cpu_percent_c.toFixed(1)}%`);
+  });
+});
+
+describe('sorting', () => {
+  function order(table: HTMLTableElement): number[] {
+    return Array.from(table.tBodies[0].rows)
+      .filter(tr => tr.dataset.lineno)
+      .map(tr => Number(tr.dataset.lineno));
+  }
+
+  it('sorts by a column on a click, flips on the next, and the line column restores source order', () => {
+    const profile = loadFixture('mixed');
+    const key = profile.notebook.profiled_source;
+    const node = view(profile);
+    document.body.appendChild(node);
+    const table = node.querySelector(`section[data-source-key="${key}"] table`) as HTMLTableElement;
+    const original = order(table);
+    const button = (column: string) =>
+      table.querySelector(`th[data-column="${column}"] button`) as HTMLButtonElement;
+    const python = new Map<number, number>(
+      profile.files[key].lines.map((l: any) => [l.lineno, l.n_cpu_percent_python])
+    );
+
+    button('python').click();
+    const descending = order(table).map(n => python.get(n)!);
+    expect(descending).toEqual([...descending].sort((a, b) => b - a));
+    expect(table.querySelector('th[data-column="python"]')!.getAttribute('aria-sort')).toBe('descending');
+
+    button('python').click();
+    const ascending = order(table).map(n => python.get(n)!);
+    expect(ascending).toEqual([...ascending].sort((a, b) => a - b));
+    expect(table.querySelector('th[data-column="python"]')!.getAttribute('aria-sort')).toBe('ascending');
+
+    button('lineno').click();
+    expect(order(table)).toEqual(original);
+    expect(table.querySelector('th[data-column="python"]')!.hasAttribute('aria-sort')).toBe(false);
+    node.remove();
+  });
+
+  it('keeps runs of omitted lines in place in line order and last otherwise', () => {
+    const profile = loadFixture('long');
+    const key = profile.notebook.profiled_source;
+    const node = view(profile);
+    const table = node.querySelector(`section[data-source-key="${key}"] table`) as HTMLTableElement;
+    (table.querySelector('th[data-column="time"] button') as HTMLButtonElement).click();
+    const rows = Array.from(table.tBodies[0].rows);
+    const firstGap = rows.findIndex(tr => tr.classList.contains('jp-ScaleneProfile-gap'));
+    expect(rows.slice(firstGap).every(tr => tr.classList.contains('jp-ScaleneProfile-gap'))).toBe(true);
+  });
+});
+
+describe('header', () => {
+  it('shows the whole run\'s time split, and for memory the peak with its line', () => {
+    const profile = loadFixture('memory');
+    const node = view(profile);
+    const bars = Array.from(node.querySelectorAll('.jp-ScaleneProfile-headerBar')).map(b => b.textContent!);
+    expect(bars[0]).toMatch(/^Time/);
+    expect(bars[1]).toMatch(/^Memory/);
+    const facts = node.querySelector('.jp-ScaleneProfile-memoryFacts')!.textContent!;
+    expect(facts).toContain(`Peak ${profile.max_footprint_mb.toFixed(1)} MB at In [7], line ${profile.max_footprint_lineno}`);
+    expect(view(loadFixture('mixed')).querySelector('.jp-ScaleneProfile-memoryFacts')).toBeNull();
+  });
+});
