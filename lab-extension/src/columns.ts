@@ -6,7 +6,7 @@
 import { ILineProfile, IScaleneProfile } from './profile';
 
 /** How a column's cells are drawn. */
-export type ColumnKind = 'lineno' | 'bar' | 'percent' | 'megabytes' | 'source';
+export type ColumnKind = 'lineno' | 'bar' | 'percent' | 'megabytes' | 'sparkline' | 'source';
 
 /** One column of a line or function table. */
 export interface IColumn {
@@ -53,6 +53,13 @@ export const ALL_COLUMNS: readonly IColumn[] = [
   })),
   { id: 'peak', label: 'Peak MB', description: 'Peak memory the line held', kind: 'megabytes', value: field('n_peak_mb') },
   { id: 'average', label: 'Avg MB', description: 'Average memory the line held', kind: 'megabytes', value: field('n_avg_mb') },
+  {
+    id: 'timeline',
+    label: 'Timeline',
+    description: "The line's memory footprint over the run (sorts by its peak); a leak mark where Scalene's leak test flags the line",
+    kind: 'sparkline',
+    value: row => (row.memory_samples ?? []).reduce((peak, point) => Math.max(peak, point[1] ?? 0), 0)
+  },
   { id: 'activity', label: 'Mem %', description: 'Share of all memory activity (allocation and free) on this line', kind: 'percent', value: field('n_usage_fraction', 100) },
   { id: 'pythonMemory', label: 'Py mem %', description: "Share of the line's allocation made by Python (the rest is native)", kind: 'percent', value: field('n_python_fraction', 100) },
   { id: 'malloc', label: 'Alloc MB', description: 'Net allocation: what the line allocated and kept past the sampling window (Scalene n_malloc_mb)', kind: 'megabytes', value: field('n_malloc_mb') },
@@ -64,7 +71,7 @@ export const ALL_COLUMNS: readonly IColumn[] = [
   { id: 'source', label: 'Source', description: 'The source line', kind: 'source', value: field('lineno') }
 ];
 
-const MEMORY_IDS = new Set(['peak', 'average', 'activity', 'pythonMemory', 'malloc', 'churn', 'copy']);
+const MEMORY_IDS = new Set(['peak', 'average', 'timeline', 'activity', 'pythonMemory', 'malloc', 'churn', 'copy']);
 const GPU_IDS = new Set(['gpu', 'gpuMemory']);
 const ALWAYS = new Set(['lineno', 'time', 'source']);
 
@@ -85,6 +92,9 @@ export function visibleColumns(profile: IScaleneProfile): IColumn[] {
     }
     if (GPU_IDS.has(column.id) && !profile.gpu) {
       return false;
+    }
+    if (column.kind === 'sparkline') {
+      return rows.some(row => (row.memory_samples ?? []).length >= 2);
     }
     return rows.some(row => column.value(row) >= 0.05);
   });

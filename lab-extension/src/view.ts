@@ -7,6 +7,7 @@
  * markup: notebooks are untrusted.
  */
 import { IColumn, TIME_KINDS, totalTime, visibleColumns } from './columns';
+import { ISparkline, describeTimeline } from './sparkline';
 import {
   IFileProfile,
   ILineProfile,
@@ -23,6 +24,18 @@ export { TIME_KINDS };
 /** CSS class prefix of every element this module creates. */
 export const CSS = 'jp-ScaleneProfile';
 
+type Leaks = IFileProfile['leaks'];
+
+const CHARTS = new WeakMap<HTMLElement, ISparkline[]>();
+
+/**
+ * The sparklines of a view built by `renderProfile`, still to be drawn
+ * (with `drawSparklines`, which loads vega): the hosts are in the view.
+ */
+export function pendingCharts(root: HTMLElement): ISparkline[] {
+  return CHARTS.get(root) ?? [];
+}
+
 /**
  * Build the view of `profile`.
  *
@@ -34,9 +47,11 @@ export function renderProfile(
   doc: Document = document
 ): HTMLElement {
   const root = Private.el(doc, 'div', CSS);
+  const charts: ISparkline[] = [];
+  CHARTS.set(root, charts);
   const notebook = notebookFacts(profile);
   root.appendChild(Private.summary(doc, profile, notebook));
-  root.appendChild(Private.header(doc, profile, notebook));
+  root.appendChild(Private.header(doc, profile, notebook, charts));
   if (notebook.status !== 'completed') {
     const status = Private.el(
       doc,
@@ -64,7 +79,7 @@ export function renderProfile(
   const columns = visibleColumns(profile);
   for (const key of keys) {
     root.appendChild(
-      Private.source(doc, key, profile.files[key], columns, notebook.sources[key])
+      Private.source(doc, key, profile.files[key], columns, charts, notebook.sources[key])
     );
   }
   return root;
@@ -224,7 +239,19 @@ namespace Private {
   }
 
   /** The whole run at a glance: time and memory bars, peak, growth, leaks. */
-  export function header(doc: Document, profile: IScaleneProfile, nb: INotebookInfo): HTMLElement {
+  /** A host for a sparkline, described for screen readers; drawn later. */
+  function sparkline(doc: Document, charts: ISparkline[], points: number[][], width: number, height: number): HTMLElement {
+    const host = el(doc, 'span', `${CSS}-sparkline`);
+    if (points.length >= 2) {
+      host.setAttribute('role', 'img');
+      host.setAttribute('aria-label', describeTimeline(points));
+      host.title = describeTimeline(points);
+      charts.push({ host, points, width, height });
+    }
+    return host;
+  }
+
+  export function header(doc: Document, profile: IScaleneProfile, nb: INotebookInfo, charts: ISparkline[]): HTMLElement {
     const node = el(doc, 'div', `${CSS}-header`);
     const totals = TIME_KINDS.map(kind => ({
       label: kind.label,
@@ -249,7 +276,12 @@ namespace Private {
         facts[0] += ` at ${sourceTitle(where, nb.sources[where])}, line ${profile.max_footprint_lineno}`;
       }
       facts.push(`growth ${profile.growth_rate.toFixed(1)}% of allocation kept`);
-      node.appendChild(text(doc, 'div', `${CSS}-memoryFacts`, facts.join(' · ')));
+      const memory = el(doc, 'div', `${CSS}-memoryFacts`);
+      if ((profile.samples ?? []).length >= 2) {
+        memory.appendChild(sparkline(doc, charts, profile.samples, 240, 28));
+      }
+      memory.appendChild(text(doc, 'span', '', facts.join(' · ')));
+      node.appendChild(memory);
       const leaks = Object.entries(profile.files).flatMap(([key, file]) =>
         Object.entries(file.leaks ?? {}).map(
           ([line, leak]) =>
@@ -279,6 +311,7 @@ namespace Private {
     key: string,
     file: IFileProfile,
     columns: IColumn[],
+    charts: ISparkline[],
     info?: ISourceInfo
   ): HTMLElement {
     const section = el(doc, 'section', `${CSS}-source`);
@@ -315,10 +348,11 @@ namespace Private {
         )
       );
     }
-    details.appendChild(table(doc, 'Line', file.lines, columns, runs));
+    const leaks = file.leaks ?? {};
+    details.appendChild(table(doc, 'Line', file.lines, columns, runs, charts, leaks));
     const cutFunctions = file.omitted_functions?.count ?? 0;
     if (file.functions.length > 0 || cutFunctions > 0) {
-      const functions = table(doc, 'Function', file.functions, columns, []);
+      const functions = table(doc, 'Function', file.functions, columns, [], charts, {});
       if (cutFunctions > 0) {
         functions.tBodies[0].appendChild(
           note(
@@ -359,7 +393,9 @@ namespace Private {
     what: 'Line' | 'Function',
     rows: ILineProfile[],
     columns: IColumn[],
-    runs: IOmittedLines[]
+    runs: IOmittedLines[],
+    charts: ISparkline[],
+    leaks: Leaks
   ): HTMLTableElement {
     const node = el(doc, 'table', `${CSS}-table`);
     node.dataset.table = what.toLowerCase();
@@ -386,7 +422,7 @@ namespace Private {
       while (next < runs.length && runs[next].first < row.lineno) {
         body.appendChild(gapRow(doc, runs[next++], columns));
       }
-      const tr = line(doc, row, columns);
+      const tr = line(doc, row, columns, charts, leaks);
       lineRows.set(tr, row);
       body.appendChild(tr);
     }
@@ -429,8 +465,20 @@ namespace Private {
     }
   }
 
-  function cell(doc: Document, row: ILineProfile, column: IColumn): HTMLTableCellElement {
+  function cell(doc: Document, row: ILineProfile, column: IColumn, charts: ISparkline[], leaks: Leaks): HTMLTableCellElement {
     switch (column.kind) {
+      case 'sparkline': {
+        const td = el(doc, 'td', `${CSS}-timeline`);
+        td.appendChild(sparkline(doc, charts, row.memory_samples ?? [], 80, 14));
+        const leak = leaks[String(row.lineno)];
+        if (leak) {
+          const mark = text(doc, 'span', `${CSS}-leak`, 'leak');
+          mark.title = `Likely leak: likelihood ${Math.round(leak.likelihood * 100)}%, growing ${leak.velocity_mb_s.toFixed(1)} MB/s`;
+          mark.setAttribute('aria-label', mark.title);
+          td.appendChild(mark);
+        }
+        return td;
+      }
       case 'lineno':
         return text(doc, 'td', `${CSS}-lineno`, String(row.lineno));
       case 'bar':
@@ -471,14 +519,14 @@ namespace Private {
     return barCell;
   }
 
-  function line(doc: Document, row: ILineProfile, columns: IColumn[]): HTMLTableRowElement {
+  function line(doc: Document, row: ILineProfile, columns: IColumn[], charts: ISparkline[], leaks: Leaks): HTMLTableRowElement {
     const tr = el(doc, 'tr', `${CSS}-row`);
     tr.dataset.lineno = String(row.lineno);
     if (totalTime(row) < 0.05) {
       tr.classList.add(`${CSS}-idle`);
     }
     for (const column of columns) {
-      const td = cell(doc, row, column);
+      const td = cell(doc, row, column, charts, leaks);
       td.dataset.column = column.id;
       tr.appendChild(td);
     }

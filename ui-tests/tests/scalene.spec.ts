@@ -112,6 +112,13 @@ test.describe('memory in JupyterLab', () => {
     expect(churn).toBeLessThan(132);
     const copy = await number(2, 'copy');
     expect(copy).toBeGreaterThan(0);
+
+    // vega (loaded on first use) draws the run's memory over time in the
+    // header and the allocating line's timeline in its row.
+    const header = profile.locator('.jp-ScaleneProfile-header .jp-ScaleneProfile-sparkline');
+    await expect(header.locator('svg path').first()).toBeVisible({ timeout: 20000 });
+    await expect(header).toHaveAttribute('aria-label', /^Memory over time: .* peak [\d.]+ MB/);
+    await expect(rows.nth(1).locator('td[data-column="timeline"] svg path').first()).toBeVisible();
   });
 });
 
@@ -212,6 +219,8 @@ test.describe('saved profiles', () => {
 
     // Idle lines, line numbers and the header's grey text meet WCAG AA
     // (4.5:1) against what is behind them, in the light and the dark theme.
+    // Reference screenshots (made on this setup): the saved profile, light then dark.
+    await expect(view).toHaveScreenshot('inline-view-light.png', { maxDiffPixelRatio: 0.02 });
     const light = await worstContrast(page);
     expect(light.checked).toBeGreaterThan(10);
     expect(light.worst).toBeGreaterThanOrEqual(4.5);
@@ -219,6 +228,7 @@ test.describe('saved profiles', () => {
     const dark = await worstContrast(page);
     expect(dark.checked).toBe(light.checked);
     expect(dark.worst).toBeGreaterThanOrEqual(4.5);
+    await expect(view).toHaveScreenshot('inline-view-dark.png', { maxDiffPixelRatio: 0.02 });
     await page.theme.setLightTheme();
     await expect(rows.nth(4).locator('code')).toHaveText('    total += i');
   });

@@ -4,7 +4,8 @@
  * columns sort, and columns without data stay out.
  */
 import { parseProfile } from '../profile';
-import { renderError, renderProfile } from '../view';
+import { drawSparklines } from '../sparkline';
+import { pendingCharts, renderError, renderProfile } from '../view';
 import { loadFixture } from './fixtures';
 
 function view(profile: unknown): HTMLElement {
@@ -191,5 +192,40 @@ describe('header', () => {
     const facts = node.querySelector('.jp-ScaleneProfile-memoryFacts')!.textContent!;
     expect(facts).toContain(`Peak ${profile.max_footprint_mb.toFixed(1)} MB at In [7], line ${profile.max_footprint_lineno}`);
     expect(view(loadFixture('mixed')).querySelector('.jp-ScaleneProfile-memoryFacts')).toBeNull();
+  });
+});
+
+describe('sparklines (vega, loaded on first use)', () => {
+  it('draws the run\'s memory over time and each line\'s timeline as SVG marks, described for screen readers', async () => {
+    const profile = loadFixture('memory');
+    const node = renderProfile(parseProfile(profile));
+    document.body.appendChild(node);
+    const charts = pendingCharts(node);
+    const rows = Object.values(profile.files).flatMap((f: any) => [...f.lines, ...f.functions]);
+    const busy = rows.filter((l: any) => l.memory_samples.length >= 2);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(charts.length).toBe(1 + busy.length); // the header's, then one per line or function with a timeline
+    const set = await drawSparklines(charts);
+    for (const chart of charts) {
+      const paths = chart.host.querySelectorAll('svg path');
+      expect(paths.length).toBeGreaterThanOrEqual(2); // the area and the line
+      expect(paths[1].getAttribute('d')!.length).toBeGreaterThan(10);
+      expect(chart.host.getAttribute('aria-label')).toMatch(/^Memory over time: .* peak [\d.]+ MB, \d+ samples$/);
+    }
+    const peak = Math.max(...profile.samples.map((p: number[]) => p[1]));
+    expect(charts[0].host.getAttribute('aria-label')).toContain(`peak ${peak.toFixed(1)} MB`);
+    set.dispose();
+    node.remove();
+  });
+
+  it('adds no timeline column to a CPU-only profile and marks likely leaks', () => {
+    const cpu = renderProfile(parseProfile(loadFixture('mixed')));
+    expect(cpu.querySelector('th[data-column="timeline"]')).toBeNull();
+    expect(pendingCharts(cpu)).toEqual([]);
+    const scalene = loadFixture('scalene-cli');
+    const node = renderProfile(parseProfile(scalene));
+    const leak = node.querySelector('tr[data-lineno="8"] .jp-ScaleneProfile-leak')!;
+    expect(leak.getAttribute('aria-label')).toMatch(/^Likely leak: likelihood 98%/);
+    expect(node.querySelectorAll('.jp-ScaleneProfile-leak').length).toBe(1);
   });
 });
