@@ -40,6 +40,15 @@ CELLS = {
         "del big\n"
         "busy(500_000)"
     ),
+    # Scalene's `stacks`: the sampled call stacks, cells named In [N].
+    "stacks": (
+        "%%scalene --cpu-only --stacks\n"
+        "def outer(n):\n"
+        "    return busy(n) + busy(n // 2)\n"
+        "outer(1_500_000)\n"
+        "a = np.random.rand(900, 900)\n"
+        "b = a @ a"
+    ),
     # 20,003 lines, three of them sampled: the bounded output (gap rows).
     "long": (
         "%%scalene --cpu-only\n"

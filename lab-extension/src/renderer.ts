@@ -6,7 +6,7 @@ import { Widget } from '@lumino/widgets';
 
 import { PROFILE_MIME_TYPE, parseProfile } from './profile';
 import { IChartSet, drawSparklines } from './sparkline';
-import { CSS, pendingCharts, renderError, renderProfile } from './view';
+import { CSS, chartsOf, renderError, renderProfile } from './view';
 
 /**
  * Renders a scalene-lab profile inline in an output area.
@@ -26,8 +26,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
    */
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const data = model.data[this._mimeType];
-    this._charts?.dispose();
-    this._charts = null;
+    this._disposeCharts();
     this.node.textContent = '';
     let view: HTMLElement;
     try {
@@ -39,32 +38,37 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
     }
     this.node.appendChild(view);
     // The table is on screen at once; the charts follow once vega has
-    // loaded, without holding up the output area.
-    this.chartsDrawn = drawSparklines(pendingCharts(view)).then(charts => {
-      if (this.isDisposed || !this.node.contains(view)) {
-        charts.dispose();
-      } else {
-        this._charts = charts;
-      }
+    // loaded, without holding up the output area, and so do the charts of
+    // rows a long table brings in later.
+    const sets: IChartSet[] = [];
+    this._charts = sets;
+    chartsOf(view).attach(charts => {
+      this.chartsDrawn = this.chartsDrawn
+        .then(() => drawSparklines(charts))
+        .then(set => (this._charts === sets ? sets.push(set) : set.dispose()));
     });
   }
 
   /**
    * Settles when the charts of the latest model are drawn.
    */
-  chartsDrawn: Promise<void> = Promise.resolve();
+  chartsDrawn: Promise<unknown> = Promise.resolve();
 
   /**
    * Release the charts' vega views with the widget.
    */
   dispose(): void {
-    this._charts?.dispose();
-    this._charts = null;
+    this._disposeCharts();
     super.dispose();
   }
 
+  private _disposeCharts(): void {
+    this._charts.splice(0).forEach(set => set.dispose());
+    this._charts = [];
+  }
+
   private _mimeType: string;
-  private _charts: IChartSet | null = null;
+  private _charts: IChartSet[] = [];
 }
 
 /**

@@ -67,7 +67,7 @@ export function sparklineSpec(points: number[][], width: number, height: number)
  * fewer than two points are left empty. A failure to load or draw leaves a
  * short text in the host instead of a chart.
  */
-export async function drawSparklines(charts: ISparkline[]): Promise<IChartSet> {
+export async function drawSparklines(charts: readonly ISparkline[]): Promise<IChartSet> {
   const drawable = charts.filter(chart => chart.points.length >= 2);
   const views: { finalize(): void }[] = [];
   const set: IChartSet = { dispose: () => views.splice(0).forEach(view => view.finalize()) };
@@ -102,4 +102,41 @@ export async function drawSparklines(charts: ISparkline[]): Promise<IChartSet> {
     }
   }
   return set;
+}
+
+/**
+ * The charts of one view: those made before anyone draws wait here; once a
+ * drawer is attached, it gets them and every chart made later (rows a long
+ * table brings into its window, a sort, a mode change).
+ */
+export class ChartQueue {
+  /**
+   * Queue `charts`, or hand them straight to the drawer.
+   */
+  add(charts: ISparkline[]): void {
+    if (this._drawer) {
+      this._drawer(charts);
+    } else {
+      this._pending.push(...charts);
+    }
+  }
+
+  /**
+   * Give every waiting chart, and every later one, to `drawer`.
+   */
+  attach(drawer: (charts: ISparkline[]) => void): void {
+    this._drawer = drawer;
+    const waiting = this._pending.splice(0);
+    if (waiting.length > 0) {
+      drawer(waiting);
+    }
+  }
+
+  /** The charts still waiting for a drawer. */
+  get pending(): readonly ISparkline[] {
+    return this._pending;
+  }
+
+  private _pending: ISparkline[] = [];
+  private _drawer: ((charts: ISparkline[]) => void) | null = null;
 }

@@ -6,34 +6,58 @@
  * Every string from the profile goes in as text (`textContent`), never as
  * markup: notebooks are untrusted.
  */
-import { IColumn, TIME_KINDS, totalTime, visibleColumns } from './columns';
-import { ISparkline, describeTimeline } from './sparkline';
+import { StackEntry, renderCallTree } from './calltree';
+import { IColumn, TIME_KINDS, visibleColumns } from './columns';
+import { CSS, el, text } from './dom';
 import {
   IFileProfile,
-  ILineProfile,
-  INotebookInfo,
   IOmittedLines,
   IScaleneProfile,
+  INotebookInfo,
   ISourceInfo,
   notebookFacts,
   orderedSources
 } from './profile';
+import { ChartQueue, ISparkline, describeTimeline } from './sparkline';
+import { LineMode, ProfileTable } from './table';
 
-export { TIME_KINDS };
-
-/** CSS class prefix of every element this module creates. */
-export const CSS = 'jp-ScaleneProfile';
-
-type Leaks = IFileProfile['leaks'];
-
-const CHARTS = new WeakMap<HTMLElement, ISparkline[]>();
+export { CSS, TIME_KINDS };
+export { formatMegabytes, formatPercent } from './dom';
+export { describeRun } from './table';
 
 /**
- * The sparklines of a view built by `renderProfile`, still to be drawn
- * (with `drawSparklines`, which loads vega): the hosts are in the view.
+ * What the view lists: lines with samples, all lines, functions, or (when
+ * the profile has them) the sampled call stacks.
  */
-export function pendingCharts(root: HTMLElement): ISparkline[] {
-  return CHARTS.get(root) ?? [];
+export type DisplayMode = LineMode | 'functions' | 'stacks';
+
+/** Options of a view. */
+export interface IViewOptions {
+  /** The display mode the view opens in (a stacks mode falls back to all lines without stacks). */
+  mode?: DisplayMode;
+}
+
+const CHARTS = new WeakMap<HTMLElement, ChartQueue>();
+
+/**
+ * The sparklines of a view built by `renderProfile`: its hosts are in the
+ * view; attach a drawer (`drawSparklines`, which loads vega) to draw them
+ * and those the view makes later.
+ */
+export function chartsOf(root: HTMLElement): ChartQueue {
+  let queue = CHARTS.get(root);
+  if (queue === undefined) {
+    queue = new ChartQueue();
+    CHARTS.set(root, queue);
+  }
+  return queue;
+}
+
+/**
+ * The sparklines of a view still waiting to be drawn.
+ */
+export function pendingCharts(root: HTMLElement): readonly ISparkline[] {
+  return chartsOf(root).pending;
 }
 
 /**
@@ -44,16 +68,16 @@ export function pendingCharts(root: HTMLElement): ISparkline[] {
  */
 export function renderProfile(
   profile: IScaleneProfile,
-  doc: Document = document
+  doc: Document = document,
+  options: IViewOptions = {}
 ): HTMLElement {
-  const root = Private.el(doc, 'div', CSS);
-  const charts: ISparkline[] = [];
-  CHARTS.set(root, charts);
+  const root = el(doc, 'div', CSS);
+  const charts = chartsOf(root);
   const notebook = notebookFacts(profile);
   root.appendChild(Private.summary(doc, profile, notebook));
   root.appendChild(Private.header(doc, profile, notebook, charts));
   if (notebook.status !== 'completed') {
-    const status = Private.el(
+    const status = el(
       doc,
       'div',
       `${CSS}-status ${CSS}-status-${notebook.status}`
@@ -65,23 +89,51 @@ export function renderProfile(
     root.appendChild(status);
   }
   for (const message of notebook.messages) {
-    const note = Private.el(doc, 'div', `${CSS}-message`);
+    const note = el(doc, 'div', `${CSS}-message`);
     note.textContent = message;
     root.appendChild(note);
   }
-  root.appendChild(Private.legend(doc));
+  const stacks = (profile as { stacks?: StackEntry[] }).stacks ?? [];
+  const controls = el(doc, 'div', `${CSS}-controls`);
+  controls.appendChild(Private.legend(doc));
+  const select = Private.modeSelect(doc, stacks.length > 0);
+  controls.appendChild(select);
+  root.appendChild(controls);
   const keys = orderedSources(profile);
   if (keys.length === 0) {
-    const empty = Private.el(doc, 'div', `${CSS}-empty`);
-    empty.textContent = 'No samples were taken: the code ran too briefly.';
-    root.appendChild(empty);
+    root.appendChild(text(doc, 'div', `${CSS}-empty`, 'No samples were taken: the code ran too briefly.'));
   }
   const columns = visibleColumns(profile);
+  const tables: ProfileTable[] = [];
+  const sources = el(doc, 'div', `${CSS}-sources`);
   for (const key of keys) {
-    root.appendChild(
-      Private.source(doc, key, profile.files[key], columns, charts, notebook.sources[key])
+    sources.appendChild(
+      Private.source(doc, key, profile.files[key], columns, charts, tables, notebook.sources[key])
     );
   }
+  root.appendChild(sources);
+  let callTree: HTMLElement | null = null;
+  const apply = (mode: DisplayMode) => {
+    root.dataset.mode = mode;
+    select.value = mode;
+    if (mode === 'stacks' && callTree === null) {
+      callTree = renderCallTree(stacks, doc);
+      root.appendChild(callTree);
+    }
+    if (callTree) {
+      callTree.hidden = mode !== 'stacks';
+    }
+    sources.hidden = mode === 'stacks';
+    for (const table of tables) {
+      if (table.table.dataset.table === 'line') {
+        table.node.hidden = mode === 'functions';
+        table.setMode(mode === 'samples' ? 'samples' : 'all');
+      }
+    }
+  };
+  select.addEventListener('change', () => apply(select.value as DisplayMode));
+  const wanted = options.mode ?? 'all';
+  apply(wanted === 'stacks' && stacks.length === 0 ? 'all' : wanted);
   return root;
 }
 
@@ -92,23 +144,9 @@ export function renderError(
   message: string,
   doc: Document = document
 ): HTMLElement {
-  const node = Private.el(doc, 'div', `${CSS} ${CSS}-error`);
+  const node = el(doc, 'div', `${CSS} ${CSS}-error`);
   node.textContent = `This scalene-lab profile cannot be shown: ${message}.`;
   return node;
-}
-
-/**
- * Format a share in percent for a table cell; blank when it rounds to nothing.
- */
-export function formatPercent(value: number): string {
-  return value >= 0.05 ? `${value.toFixed(1)}%` : '';
-}
-
-/**
- * Format a size in MB for a table cell; blank when it rounds to nothing.
- */
-export function formatMegabytes(value: number): string {
-  return value >= 0.05 ? value.toFixed(1) : '';
 }
 
 /**
@@ -146,47 +184,8 @@ export function omittedRuns(file: IFileProfile): IOmittedLines[] {
   return runs;
 }
 
-/**
- * The text of the one row that stands for a run of lines:
- * `lines 2-10,001: 10,000 lines without samples`, or what the output cap left out.
- */
-export function describeRun(run: IOmittedLines): string {
-  const count = run.last - run.first + 1;
-  const span =
-    count === 1 ? `line ${run.first.toLocaleString('en-US')}` : `lines ${run.first.toLocaleString('en-US')}-${run.last.toLocaleString('en-US')}`;
-  const noun = count === 1 ? 'line' : 'lines';
-  if (!run.sampled_lines) {
-    return `${span}: ${count.toLocaleString('en-US')} ${noun} without samples`;
-  }
-  const held = [`${run.percent_cpu_time.toFixed(1)}% of time`];
-  if (run.n_malloc_mb >= 0.05) {
-    held.push(`${run.n_malloc_mb.toFixed(1)} MB allocated`);
-  }
-  return `${span}: ${count.toLocaleString('en-US')} ${noun} not shown, ${run.sampled_lines.toLocaleString('en-US')} with samples (${held.join(', ')})`;
-}
 
 namespace Private {
-  export function el<K extends keyof HTMLElementTagNameMap>(
-    doc: Document,
-    tag: K,
-    className: string
-  ): HTMLElementTagNameMap[K] {
-    const node = doc.createElement(tag);
-    node.className = className;
-    return node;
-  }
-
-  function text<K extends keyof HTMLElementTagNameMap>(
-    doc: Document,
-    tag: K,
-    className: string,
-    content: string
-  ): HTMLElementTagNameMap[K] {
-    const node = el(doc, tag, className);
-    node.textContent = content;
-    return node;
-  }
-
   export function summary(doc: Document, profile: IScaleneProfile, nb: INotebookInfo): HTMLElement {
     const parts = profile.notebook
       ? [nb.magic, sourceTitle(nb.profiled_source, nb.sources[nb.profiled_source])]
@@ -240,18 +239,18 @@ namespace Private {
 
   /** The whole run at a glance: time and memory bars, peak, growth, leaks. */
   /** A host for a sparkline, described for screen readers; drawn later. */
-  function sparkline(doc: Document, charts: ISparkline[], points: number[][], width: number, height: number): HTMLElement {
+  function sparkline(doc: Document, charts: ChartQueue, points: number[][], width: number, height: number): HTMLElement {
     const host = el(doc, 'span', `${CSS}-sparkline`);
     if (points.length >= 2) {
       host.setAttribute('role', 'img');
       host.setAttribute('aria-label', describeTimeline(points));
       host.title = describeTimeline(points);
-      charts.push({ host, points, width, height });
+      charts.add([{ host, points, width, height }]);
     }
     return host;
   }
 
-  export function header(doc: Document, profile: IScaleneProfile, nb: INotebookInfo, charts: ISparkline[]): HTMLElement {
+  export function header(doc: Document, profile: IScaleneProfile, nb: INotebookInfo, charts: ChartQueue): HTMLElement {
     const node = el(doc, 'div', `${CSS}-header`);
     const totals = TIME_KINDS.map(kind => ({
       label: kind.label,
@@ -306,12 +305,33 @@ namespace Private {
     return node;
   }
 
+  /** The display-mode chooser. */
+  export function modeSelect(doc: Document, withStacks: boolean): HTMLSelectElement {
+    const select = el(doc, 'select', `${CSS}-mode`);
+    select.setAttribute('aria-label', 'Show');
+    const modes: [DisplayMode, string][] = [
+      ['samples', 'Lines with samples'],
+      ['all', 'All lines'],
+      ['functions', 'Functions']
+    ];
+    if (withStacks) {
+      modes.push(['stacks', 'Call stacks']);
+    }
+    for (const [value, label] of modes) {
+      const option = text(doc, 'option', '', label);
+      option.value = value;
+      select.appendChild(option);
+    }
+    return select;
+  }
+
   export function source(
     doc: Document,
     key: string,
     file: IFileProfile,
     columns: IColumn[],
-    charts: ISparkline[],
+    charts: ChartQueue,
+    tables: ProfileTable[],
     info?: ISourceInfo
   ): HTMLElement {
     const section = el(doc, 'section', `${CSS}-source`);
@@ -348,188 +368,22 @@ namespace Private {
         )
       );
     }
+    const sink = (fresh: ISparkline[]) => charts.add(fresh);
     const leaks = file.leaks ?? {};
-    details.appendChild(table(doc, 'Line', file.lines, columns, runs, charts, leaks));
+    const lines = new ProfileTable({ doc, what: 'Line', rows: file.lines, runs, columns, leaks, charts: sink });
+    tables.push(lines);
+    details.appendChild(lines.node);
     const cutFunctions = file.omitted_functions?.count ?? 0;
     if (file.functions.length > 0 || cutFunctions > 0) {
-      const functions = table(doc, 'Function', file.functions, columns, [], charts, {});
-      if (cutFunctions > 0) {
-        functions.tBodies[0].appendChild(
-          note(
-            doc,
-            `${cutFunctions.toLocaleString('en-US')} more functions not shown to keep the output small (${file.omitted_functions!.percent_cpu_time.toFixed(1)}% of time)`,
-            columns
-          )
-        );
-      }
-      details.appendChild(functions);
+      const note =
+        cutFunctions > 0
+          ? `${cutFunctions.toLocaleString('en-US')} more functions not shown to keep the output small (${file.omitted_functions!.percent_cpu_time.toFixed(1)}% of time)`
+          : undefined;
+      const functions = new ProfileTable({ doc, what: 'Function', rows: file.functions, runs: [], columns, leaks: {}, note, charts: sink });
+      tables.push(functions);
+      details.appendChild(functions.node);
     }
     section.appendChild(details);
     return section;
-  }
-
-  /** A summary row across the table: a run of lines, or functions left out. */
-  function note(doc: Document, content: string, columns: IColumn[]): HTMLTableRowElement {
-    const tr = el(doc, 'tr', `${CSS}-gap`);
-    tr.appendChild(text(doc, 'td', `${CSS}-lineno`, '⋯'));
-    const cell = text(doc, 'td', `${CSS}-gapText`, content);
-    cell.colSpan = columns.length - 1;
-    tr.appendChild(cell);
-    return tr;
-  }
-
-  function gapRow(doc: Document, run: IOmittedLines, columns: IColumn[]): HTMLTableRowElement {
-    const tr = note(doc, describeRun(run), columns);
-    tr.dataset.first = String(run.first);
-    tr.dataset.last = String(run.last);
-    if (run.sampled_lines > 0) {
-      tr.classList.add(`${CSS}-gapCut`);
-    }
-    return tr;
-  }
-
-  function table(
-    doc: Document,
-    what: 'Line' | 'Function',
-    rows: ILineProfile[],
-    columns: IColumn[],
-    runs: IOmittedLines[],
-    charts: ISparkline[],
-    leaks: Leaks
-  ): HTMLTableElement {
-    const node = el(doc, 'table', `${CSS}-table`);
-    node.dataset.table = what.toLowerCase();
-    const head = node.createTHead().insertRow();
-    const body = node.createTBody();
-    const lineRows = new Map<HTMLTableRowElement, ILineProfile>();
-    for (const column of columns) {
-      const th = el(doc, 'th', `${CSS}-column-${column.id}`);
-      th.dataset.column = column.id;
-      th.title = column.description;
-      const label = column.id === 'source' && what === 'Function' ? 'Function' : column.label;
-      if (column.kind === 'source') {
-        th.textContent = label;
-      } else {
-        const button = text(doc, 'button', `${CSS}-sort`, label);
-        button.type = 'button';
-        button.addEventListener('click', () => sortBy(node, column, lineRows));
-        th.appendChild(button);
-      }
-      head.appendChild(th);
-    }
-    let next = 0;
-    for (const row of rows) {
-      while (next < runs.length && runs[next].first < row.lineno) {
-        body.appendChild(gapRow(doc, runs[next++], columns));
-      }
-      const tr = line(doc, row, columns, charts, leaks);
-      lineRows.set(tr, row);
-      body.appendChild(tr);
-    }
-    for (; next < runs.length; next++) {
-      body.appendChild(gapRow(doc, runs[next], columns));
-    }
-    return node;
-  }
-
-  /**
-   * Sort the table's rows by `column`: largest first, then smallest first
-   * on the next click; the line column restores source order, runs of
-   * omitted lines in place. In any other order those runs go last.
-   */
-  function sortBy(node: HTMLTableElement, column: IColumn, lineRows: Map<HTMLTableRowElement, ILineProfile>): void {
-    const header = node.tHead!.rows[0];
-    const th = Array.from(header.cells).find(cell => cell.dataset.column === column.id)!;
-    const descending = column.id !== 'lineno' && th.getAttribute('aria-sort') !== 'descending';
-    for (const cell of Array.from(header.cells)) {
-      cell.removeAttribute('aria-sort');
-    }
-    th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
-    const body = node.tBodies[0];
-    const all = Array.from(body.rows);
-    const start = (tr: HTMLTableRowElement) => Number(tr.dataset.first ?? tr.dataset.lineno ?? 0);
-    const ordered =
-      column.id === 'lineno'
-        ? [...all].sort((a, b) => start(a) - start(b))
-        : [
-            ...all
-              .filter(tr => lineRows.has(tr))
-              .sort((a, b) => {
-                const difference = column.value(lineRows.get(b)!) - column.value(lineRows.get(a)!);
-                return (descending ? difference : -difference) || start(a) - start(b);
-              }),
-            ...all.filter(tr => !lineRows.has(tr))
-          ];
-    for (const tr of ordered) {
-      body.appendChild(tr);
-    }
-  }
-
-  function cell(doc: Document, row: ILineProfile, column: IColumn, charts: ISparkline[], leaks: Leaks): HTMLTableCellElement {
-    switch (column.kind) {
-      case 'sparkline': {
-        const td = el(doc, 'td', `${CSS}-timeline`);
-        td.appendChild(sparkline(doc, charts, row.memory_samples ?? [], 80, 14));
-        const leak = leaks[String(row.lineno)];
-        if (leak) {
-          const mark = text(doc, 'span', `${CSS}-leak`, 'leak');
-          mark.title = `Likely leak: likelihood ${Math.round(leak.likelihood * 100)}%, growing ${leak.velocity_mb_s.toFixed(1)} MB/s`;
-          mark.setAttribute('aria-label', mark.title);
-          td.appendChild(mark);
-        }
-        return td;
-      }
-      case 'lineno':
-        return text(doc, 'td', `${CSS}-lineno`, String(row.lineno));
-      case 'bar':
-        return timeBar(doc, row);
-      case 'percent': {
-        const css = TIME_KINDS.some(kind => kind.css === column.id) ? ` ${CSS}-${column.id}Text` : '';
-        return text(doc, 'td', `${CSS}-percent${css}`, formatPercent(column.value(row)));
-      }
-      case 'megabytes':
-        return text(doc, 'td', `${CSS}-percent ${CSS}-memory`, formatMegabytes(column.value(row)));
-      case 'source': {
-        const content = row.line.replace(/\n$/, '');
-        const code = text(doc, 'code', '', content);
-        code.title = content;
-        const sourceCell = el(doc, 'td', `${CSS}-code`);
-        sourceCell.appendChild(code);
-        return sourceCell;
-      }
-    }
-  }
-
-  function timeBar(doc: Document, row: ILineProfile): HTMLTableCellElement {
-    const barCell = el(doc, 'td', `${CSS}-barCell`);
-    const bar = el(doc, 'div', `${CSS}-bar`);
-    const description = TIME_KINDS.map(k => `${k.label} ${row[k.key].toFixed(1)}%`).join(', ');
-    bar.title = description;
-    bar.setAttribute('role', 'img');
-    bar.setAttribute('aria-label', `Time: ${description}`);
-    for (const kind of TIME_KINDS) {
-      const width = Math.max(0, Math.min(100, row[kind.key]));
-      if (width > 0) {
-        const part = el(doc, 'span', `${CSS}-segment ${CSS}-${kind.css}`);
-        part.style.width = `${width}%`;
-        bar.appendChild(part);
-      }
-    }
-    barCell.appendChild(bar);
-    return barCell;
-  }
-
-  function line(doc: Document, row: ILineProfile, columns: IColumn[], charts: ISparkline[], leaks: Leaks): HTMLTableRowElement {
-    const tr = el(doc, 'tr', `${CSS}-row`);
-    tr.dataset.lineno = String(row.lineno);
-    if (totalTime(row) < 0.05) {
-      tr.classList.add(`${CSS}-idle`);
-    }
-    for (const column of columns) {
-      const td = cell(doc, row, column, charts, leaks);
-      td.dataset.column = column.id;
-      tr.appendChild(td);
-    }
-    return tr;
   }
 }

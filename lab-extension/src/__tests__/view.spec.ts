@@ -229,3 +229,141 @@ describe('sparklines (vega, loaded on first use)', () => {
     expect(node.querySelectorAll('.jp-ScaleneProfile-leak').length).toBe(1);
   });
 });
+
+describe('display modes', () => {
+  function lineRows(node: HTMLElement, key: string): HTMLTableRowElement[] {
+    return Array.from(node.querySelectorAll(`section[data-source-key="${key}"] table[data-table="line"] tbody tr`));
+  }
+
+  it('lists lines with samples, all lines, or functions', () => {
+    const profile = loadFixture('mixed');
+    const key = profile.notebook.profiled_source;
+    const node = view(profile);
+    const select = node.querySelector('select.jp-ScaleneProfile-mode') as HTMLSelectElement;
+    expect(select.getAttribute('aria-label')).toBe('Show');
+    expect(Array.from(select.options).map(o => o.value)).toEqual(['samples', 'all', 'functions']); // no stacks in this profile
+    expect(select.value).toBe('all');
+    expect(lineRows(node, key).length).toBe(profile.files[key].lines.length);
+
+    select.value = 'samples';
+    select.dispatchEvent(new Event('change'));
+    const sampled = profile.files[key].lines.filter(
+      (l: any) => l.n_cpu_percent_python + l.n_cpu_percent_c + l.n_sys_percent >= 0.05
+    );
+    expect(sampled.length).toBeLessThan(profile.files[key].lines.length);
+    expect(lineRows(node, key).map(r => Number(r.dataset.lineno))).toEqual(sampled.map((l: any) => l.lineno));
+
+    select.value = 'functions';
+    select.dispatchEvent(new Event('change'));
+    const helper = Object.keys(profile.files).find(k => k !== key)!;
+    const lineBox = node.querySelector(`section[data-source-key="${helper}"] table[data-table="line"]`)!.closest('.jp-ScaleneProfile-tableBox') as HTMLElement;
+    const functionBox = node.querySelector(`section[data-source-key="${helper}"] table[data-table="function"]`)!.closest('.jp-ScaleneProfile-tableBox') as HTMLElement;
+    expect(lineBox.hidden).toBe(true);
+    expect(functionBox.hidden).toBe(false);
+    expect(functionBox.textContent).toContain('busy');
+  });
+
+  it('opens in the mode it is given', () => {
+    const node = renderProfile(parseProfile(loadFixture('mixed')), document, { mode: 'samples' });
+    expect(node.dataset.mode).toBe('samples');
+    // Asking for stacks where there are none falls back to all lines.
+    expect(renderProfile(parseProfile(loadFixture('mixed')), document, { mode: 'stacks' }).dataset.mode).toBe('all');
+  });
+
+  it('shows the sampled call stacks as a call tree named by cell', () => {
+    const profile = loadFixture('stacks');
+    const node = view(profile);
+    const select = node.querySelector('select.jp-ScaleneProfile-mode') as HTMLSelectElement;
+    expect(Array.from(select.options).map(o => o.value)).toContain('stacks');
+    select.value = 'stacks';
+    select.dispatchEvent(new Event('change'));
+    expect((node.querySelector('.jp-ScaleneProfile-sources') as HTMLElement).hidden).toBe(true);
+    const tree = node.querySelector('.jp-ScaleneProfile-callTree') as HTMLElement;
+    expect(tree.hidden).toBe(false);
+    const cell = profile.notebook.sources[profile.notebook.profiled_source].execution_count;
+    const names = Array.from(tree.querySelectorAll('.jp-ScaleneProfile-frameName')).map(n => n.textContent);
+    expect(names).toContain(`In [${cell}] outer:3`);
+    // outer's total is the sum of the stacks that pass through it.
+    const through = profile.stacks
+      .filter((s: any) => s[0].some((f: string) => f.startsWith(`In [${cell}] outer:`)))
+      .reduce((sum: number, s: any) => sum + 100 * s[1].cpu_samples, 0);
+    const outer = Array.from(tree.querySelectorAll('.jp-ScaleneProfile-frame')).find(f =>
+      f.querySelector('.jp-ScaleneProfile-frameName')!.textContent === `In [${cell}] outer:3`
+    )!;
+    expect(outer.querySelector('.jp-ScaleneProfile-frameShare')!.textContent).toMatch(new RegExp(`^${through.toFixed(1)}%`));
+  });
+});
+
+describe('long sources (windowed)', () => {
+  /** A real profile whose cell has `count` sampled lines (its loop line repeated). */
+  function wide(count: number): any {
+    const profile = loadFixture('mixed');
+    const key = profile.notebook.profiled_source;
+    const file = profile.files[key];
+    const template = file.lines.find((l: any) => l.line.includes('total += i'));
+    // One heavy line (two thirds of the way down), the rest light.
+    file.lines = Array.from({ length: count }, (_, i) => ({
+      ...template,
+      lineno: i + 1,
+      line: `x${i} = ${i}  # line ${i + 1}\n`,
+      n_cpu_percent_python: i + 1 === Math.round((2 * count) / 3) ? 40 : 40 / count,
+      n_cpu_percent_c: 0,
+      n_sys_percent: 0
+    }));
+    file.functions = [];
+    return profile;
+  }
+
+  it('keeps only the rows around the scroll window in the page, and all of them on "show all"', () => {
+    const profile = wide(5000);
+    const key = profile.notebook.profiled_source;
+    const node = view(profile);
+    const table = node.querySelector(`section[data-source-key="${key}"] table`) as HTMLTableElement;
+    const listed = () => Array.from(table.tBodies[0].rows).filter(r => r.dataset.lineno);
+    expect(listed().length).toBeLessThanOrEqual(100);
+    expect(listed()[0].dataset.lineno).toBe('1');
+    // The spacer below stands for the rest, so the scroll bar is true.
+    const spacer = table.tBodies[0].rows[table.tBodies[0].rows.length - 1];
+    expect(spacer.classList).toContain('jp-ScaleneProfile-spacer');
+    expect(parseInt((spacer.cells[0] as HTMLElement).style.height, 10)).toBe((5000 - listed().length) * 20);
+
+    // Sorting sorts all 5,000, not the window.
+    (table.querySelector('th[data-column="python"] button') as HTMLButtonElement).click();
+    expect(listed()[0].dataset.lineno).toBe(String(Math.round((2 * 5000) / 3)));
+    expect(listed()[0].querySelector('td[data-column="python"]')!.textContent).toBe('40.0%');
+
+    const more = node.querySelector('.jp-ScaleneProfile-showAll') as HTMLButtonElement;
+    expect(more.hidden).toBe(false);
+    expect(more.textContent).toBe('Show all 5,000 rows');
+    more.click();
+    expect(listed().length).toBe(5000);
+    expect(more.hidden).toBe(true);
+  });
+
+  it('brings rows into the page as the table scrolls', () => {
+    const profile = wide(3000);
+    const key = profile.notebook.profiled_source;
+    const node = view(profile);
+    document.body.appendChild(node);
+    const box = node.querySelector(`section[data-source-key="${key}"] .jp-ScaleneProfile-scroller`) as HTMLElement;
+    box.scrollTop = 20 * 2000;
+    box.dispatchEvent(new Event('scroll'));
+    return new Promise<void>(resolve =>
+      requestAnimationFrame(() => {
+        const shown = Array.from(box.querySelectorAll('tbody tr')).map(r => Number((r as HTMLElement).dataset.lineno)).filter(Boolean);
+        expect(shown).toContain(2001);
+        expect(shown.length).toBeLessThanOrEqual(100);
+        node.remove();
+        resolve();
+      })
+    );
+  });
+
+  it('leaves short sources whole', () => {
+    const profile = wide(150);
+    const node = view(profile);
+    const key = profile.notebook.profiled_source;
+    expect(node.querySelectorAll(`section[data-source-key="${key}"] table[data-table="line"] tbody tr`).length).toBe(150);
+    expect((node.querySelector('.jp-ScaleneProfile-showAll') as HTMLElement).hidden).toBe(true);
+  });
+});
