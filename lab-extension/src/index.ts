@@ -8,8 +8,15 @@ import {
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IConsoleTracker } from '@jupyterlab/console';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { KernelWatcher } from './autoload';
+import { CommandIDs as ProfileCommandIDs, profileCell } from './commands';
+import { HeatController } from './heat';
+import { scaleneIcon } from './icon';
+import { ScaleneSidebar } from './sidebar';
+import { IHeatController, IScaleneSidebar } from './tokens';
+import { DisplayMode, viewDefaults } from './view';
 import {
   CommandIDs,
   FROM_PRELOAD,
@@ -63,7 +70,7 @@ const memoryKernel: JupyterFrontEndPlugin<void> = {
       panel?.sessionContext.session?.kernel?.name ?? '';
 
     app.commands.addCommand(CommandIDs.restartWithMemory, {
-      label: 'Restart Kernel with Full Memory Profiling…',
+      label: 'Restart Kernel with Scalene Memory Preload…',
       caption: 'Restart in "Python 3 (Scalene)": memory profiled from the first allocation',
       isEnabled: () =>
         current() !== null &&
@@ -81,7 +88,7 @@ const memoryKernel: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(CommandIDs.restartWithoutPreload, {
-      label: 'Restart Kernel without Full Memory Profiling…',
+      label: 'Restart Kernel without Scalene Memory Preload…',
       caption: 'Restart in the kernel this notebook used before',
       isEnabled: () => kernelName(current()) === PRELOAD_KERNEL,
       execute: async () => {
@@ -97,8 +104,109 @@ const memoryKernel: JupyterFrontEndPlugin<void> = {
     });
     for (const command of [CommandIDs.restartWithMemory, CommandIDs.restartWithoutPreload]) {
       palette?.addItem({ command, category: 'Kernel' });
+      palette?.addItem({ command, category: 'Scalene' });
     }
   }
 };
 
-export default [autoload, memoryKernel];
+/**
+ * `scalene-lab:sidebar`: the "Scalene" panel in the right sidebar, listing
+ * the active notebook's profiles.
+ */
+const sidebar: JupyterFrontEndPlugin<ScaleneSidebar> = {
+  id: 'scalene-lab:sidebar',
+  description: 'The Scalene sidebar: the profiles of the active notebook.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  provides: IScaleneSidebar,
+  activate: (app: JupyterFrontEnd, notebooks: INotebookTracker) => {
+    const panel = new ScaleneSidebar({ tracker: notebooks, mode: () => viewDefaults.mode ?? 'all' });
+    panel.title.icon = scaleneIcon;
+    app.shell.add(panel, 'right', { rank: 650 });
+    return panel;
+  }
+};
+
+/**
+ * `scalene-lab:heat`: per-line heat in the cell editors of the active notebook.
+ */
+const heat: JupyterFrontEndPlugin<HeatController> = {
+  id: 'scalene-lab:heat',
+  description: 'Marks each profiled line in the cell editors.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  provides: IHeatController,
+  activate: (_app: JupyterFrontEnd, notebooks: INotebookTracker) => new HeatController(notebooks)
+};
+
+/**
+ * `scalene-lab:commands`: Profile Cell (CPU, CPU + Memory), Show Scalene
+ * Sidebar and Toggle Line Heat, in the palette, the cell context menu and
+ * toolbar, with the settings of schema/commands.json.
+ */
+const commands: JupyterFrontEndPlugin<void> = {
+  id: 'scalene-lab:commands',
+  description: 'Scalene commands and settings.',
+  autoStart: true,
+  requires: [INotebookTracker, IScaleneSidebar, IHeatController],
+  optional: [ICommandPalette, ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    notebooks: INotebookTracker,
+    panel: ScaleneSidebar,
+    heatController: HeatController,
+    palette: ICommandPalette | null,
+    settings: ISettingRegistry | null
+  ) => {
+    let magicOptions = '';
+    const hasCodeCell = () => notebooks.activeCell?.model.type === 'code';
+    const profile = (memory: boolean) => async () => {
+      const current = notebooks.currentWidget;
+      if (current) {
+        await profileCell(current, memory, magicOptions);
+      }
+    };
+    app.commands.addCommand(ProfileCommandIDs.profileCpu, {
+      label: 'Profile Cell (CPU)',
+      caption: 'Run the active cell under %%scalene --cpu-only, without changing its source',
+      icon: args => (args.toolbar ? scaleneIcon : undefined),
+      isEnabled: hasCodeCell,
+      execute: profile(false)
+    });
+    app.commands.addCommand(ProfileCommandIDs.profileMemory, {
+      label: 'Profile Cell (CPU + Memory)',
+      caption: 'Run the active cell under %%scalene --memory, without changing its source',
+      isEnabled: hasCodeCell,
+      execute: profile(true)
+    });
+    app.commands.addCommand(ProfileCommandIDs.showSidebar, {
+      label: 'Show Scalene Sidebar',
+      execute: () => app.shell.activateById(panel.id)
+    });
+    app.commands.addCommand(ProfileCommandIDs.toggleHeat, {
+      label: 'Toggle Line Heat',
+      isToggled: () => heatController.enabled,
+      execute: () => {
+        heatController.enabled = !heatController.enabled;
+      }
+    });
+    for (const command of Object.values(ProfileCommandIDs)) {
+      palette?.addItem({ command, category: 'Scalene' });
+    }
+    const apply = (values: ISettingRegistry.ISettings) => {
+      magicOptions = String(values.composite.magicOptions ?? '');
+      heatController.enabled = values.composite.heat !== false;
+      viewDefaults.mode = (values.composite.displayMode as DisplayMode) ?? 'all';
+      viewDefaults.sort = String(values.composite.sort ?? 'lineno');
+    };
+    void settings
+      ?.load(commands.id)
+      .then(values => {
+        apply(values);
+        values.changed.connect(apply);
+      })
+      .catch(reason => console.warn('scalene-lab: settings could not be loaded', reason));
+  }
+};
+
+export default [autoload, memoryKernel, sidebar, heat, commands];

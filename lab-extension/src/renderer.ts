@@ -6,7 +6,7 @@ import { Widget } from '@lumino/widgets';
 
 import { PROFILE_MIME_TYPE, parseProfile } from './profile';
 import { IChartSet, drawSparklines } from './sparkline';
-import { CSS, chartsOf, renderError, renderProfile } from './view';
+import { CSS, chartsOf, renderError, renderProfile, viewDefaults } from './view';
 
 /**
  * Renders a scalene-lab profile inline in an output area.
@@ -30,7 +30,7 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
     this.node.textContent = '';
     let view: HTMLElement;
     try {
-      view = renderProfile(parseProfile(data), this.node.ownerDocument);
+      view = renderProfile(parseProfile(data), this.node.ownerDocument, viewDefaults);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.node.appendChild(renderError(message, this.node.ownerDocument));

@@ -35,7 +35,15 @@ export type DisplayMode = LineMode | 'functions' | 'stacks';
 export interface IViewOptions {
   /** The display mode the view opens in (a stacks mode falls back to all lines without stacks). */
   mode?: DisplayMode;
+  /** The column id the tables are sorted by when the view opens (`lineno`: source order). */
+  sort?: string;
 }
+
+/**
+ * The options inline views open with: the Settings Editor's defaults,
+ * kept here by the commands plugin (the renderer has no settings of its own).
+ */
+export const viewDefaults: IViewOptions = {};
 
 const CHARTS = new WeakMap<HTMLElement, ChartQueue>();
 
@@ -132,6 +140,10 @@ export function renderProfile(
     }
   };
   select.addEventListener('change', () => apply(select.value as DisplayMode));
+  const sort = columns.find(column => column.id === options.sort);
+  if (sort && sort.id !== 'lineno') {
+    tables.forEach(table => table.sortBy(sort));
+  }
   const wanted = options.mode ?? 'all';
   apply(wanted === 'stacks' && stacks.length === 0 ? 'all' : wanted);
   return root;
