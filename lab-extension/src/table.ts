@@ -67,6 +67,8 @@ export class ProfileTable {
   static readonly rowHeight = 20;
   /** Rows a windowed table shows at once. */
   static readonly viewportRows = 24;
+  /** Rows kept in the page beyond each end of the window, so a scroll rarely shows a gap. */
+  static readonly overscan = 8;
 
   /**
    * Build the table (its first window, if it is long).
@@ -171,11 +173,40 @@ export class ProfileTable {
     this.node.classList.toggle(`${CSS}-windowed`, windowed);
     this._more.hidden = !windowed;
     this._more.textContent = `Show all ${this._visible.length.toLocaleString('en-US')} rows`;
-    if (windowed) {
+    if (windowed && !this._seen && this._watchForView()) {
+      this._renderRows(0, 0); // one spacer of the table's full height until it is seen
+    } else if (windowed) {
       this._renderWindow();
     } else {
       this._renderRows(0, this._visible.length);
     }
+  }
+
+  /**
+   * A long table off screen (one of many profiles in a notebook) builds its
+   * rows when it first comes near the screen. False where the browser
+   * cannot tell (no IntersectionObserver): the rows are built at once.
+   */
+  private _watchForView(): boolean {
+    const view = this._options.doc.defaultView as (Window & { IntersectionObserver?: typeof IntersectionObserver }) | null;
+    if (!view?.IntersectionObserver) {
+      return false;
+    }
+    if (this._observer === null) {
+      this._observer = new view.IntersectionObserver(
+        records => {
+          if (records.some(record => record.isIntersecting)) {
+            this._observer?.disconnect();
+            this._observer = null;
+            this._seen = true;
+            this._refresh();
+          }
+        },
+        { rootMargin: '400px' }
+      );
+      this._observer.observe(this.node);
+    }
+    return true;
   }
 
   private _onScroll(): void {
@@ -194,12 +225,13 @@ export class ProfileTable {
     }
   }
 
-  /** The rows in the scroll window (and a screenful either side), between two spacers. */
+  /** The rows in the scroll window (and a few either side), between two spacers. */
   private _renderWindow(): void {
     const height = ProfileTable.rowHeight;
     const shown = ProfileTable.viewportRows;
-    const first = Math.max(0, Math.floor(this._scroller.scrollTop / height) - shown);
-    const last = Math.min(this._visible.length, first + 3 * shown);
+    const extra = ProfileTable.overscan;
+    const first = Math.max(0, Math.floor(this._scroller.scrollTop / height) - extra);
+    const last = Math.min(this._visible.length, first + shown + 2 * extra);
     this._renderRows(first, last);
   }
 
@@ -252,6 +284,8 @@ export class ProfileTable {
   private _mode: LineMode = 'all';
   private _showAll = false;
   private _frame = 0;
+  private _seen = false;
+  private _observer: IntersectionObserver | null = null;
 }
 
 namespace Private {

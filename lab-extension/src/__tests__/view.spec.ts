@@ -367,3 +367,37 @@ describe('long sources (windowed)', () => {
     expect((node.querySelector('.jp-ScaleneProfile-showAll') as HTMLElement).hidden).toBe(true);
   });
 });
+
+describe('long tables off screen', () => {
+  it('build their rows when they first come near the screen', () => {
+    const observers: { callback: IntersectionObserverCallback; targets: Element[] }[] = [];
+    (window as any).IntersectionObserver = class {
+      constructor(callback: IntersectionObserverCallback) {
+        observers.push({ callback, targets: [] });
+      }
+      observe(target: Element) {
+        observers[observers.length - 1].targets.push(target);
+      }
+      disconnect() {
+        /* nothing held */
+      }
+    };
+    try {
+      const profile = loadFixture('mixed');
+      const key = profile.notebook.profiled_source;
+      const template = profile.files[key].lines[1];
+      profile.files[key].lines = Array.from({ length: 1000 }, (_, i) => ({ ...template, lineno: i + 1, line: `v${i} = ${i}\n`, n_cpu_percent_python: 0.05, n_cpu_percent_c: 0, n_sys_percent: 0 }));
+      const node = renderProfile(parseProfile(profile));
+      const table = node.querySelector(`section[data-source-key="${key}"] table`) as HTMLTableElement;
+      const listed = () => Array.from(table.tBodies[0].rows).filter(r => r.dataset.lineno).length;
+      expect(listed()).toBe(0);
+      expect(parseInt((table.tBodies[0].rows[0].cells[0] as HTMLElement).style.height, 10)).toBe(1000 * 20);
+      const watcher = observers.find(o => o.targets.some(t => t.contains(table)))!;
+      watcher.callback([{ isIntersecting: true } as IntersectionObserverEntry], {} as IntersectionObserver);
+      expect(listed()).toBeGreaterThan(20);
+      expect(listed()).toBeLessThanOrEqual(40);
+    } finally {
+      delete (window as any).IntersectionObserver;
+    }
+  });
+});
