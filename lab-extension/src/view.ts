@@ -303,6 +303,14 @@ namespace Private {
         node.appendChild(text(doc, 'div', `${CSS}-leaks`, `Likely leaks: ${leaks.join('; ')}`));
       }
     }
+    if (profile.gpu) {
+      const rows = Object.values(profile.files).flatMap(file => file.lines);
+      const busiest = rows.reduce((best, row) => Math.max(best, row.n_gpu_percent ?? 0), 0);
+      const memory = rows.reduce((best, row) => Math.max(best, row.n_gpu_peak_memory_mb ?? 0), 0);
+      node.appendChild(
+        text(doc, 'div', `${CSS}-gpuFacts`, `GPU: up to ${busiest.toFixed(1)}% utilisation on a line, peak GPU memory ${memory.toFixed(1)} MB`)
+      );
+    }
     return node;
   }
 

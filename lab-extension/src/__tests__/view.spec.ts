@@ -401,3 +401,21 @@ describe('long tables off screen', () => {
     }
   });
 });
+
+describe('GPU', () => {
+  it('shows GPU utilisation and memory in the header and columns when a GPU was profiled', () => {
+    const profile = loadFixture('mixed');
+    const key = profile.notebook.profiled_source;
+    profile.gpu = true;
+    profile.gpu_device = 'GPU';
+    Object.assign(profile.files[key].lines[5], { n_gpu_percent: 62.5, n_gpu_peak_memory_mb: 812.4 });
+    const node = view(profile);
+    expect(node.querySelector('.jp-ScaleneProfile-gpuFacts')!.textContent).toBe(
+      'GPU: up to 62.5% utilisation on a line, peak GPU memory 812.4 MB'
+    );
+    const row = node.querySelector(`section[data-source-key="${key}"] tr[data-lineno="${profile.files[key].lines[5].lineno}"]`)!;
+    expect(row.querySelector('td[data-column="gpu"]')!.textContent).toBe('62.5%');
+    expect(row.querySelector('td[data-column="gpuMemory"]')!.textContent).toBe('812.4');
+    expect(view(loadFixture('mixed')).querySelector('.jp-ScaleneProfile-gpuFacts')).toBeNull();
+  });
+});
