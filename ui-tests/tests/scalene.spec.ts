@@ -231,6 +231,14 @@ test.describe('saved profiles', () => {
     await expect(view).toHaveScreenshot('inline-view-dark.png', { maxDiffPixelRatio: 0.02 });
     await page.theme.setLightTheme();
     await expect(rows.nth(4).locator('code')).toHaveText('    total += i');
+
+    // Trusted: the same view, same order.
+    void page.evaluate(() => (window as any).jupyterapp.commands.execute('notebook:trust'));
+    await page.locator('.jp-Dialog .jp-mod-accept').click();
+    await expect(page.locator('.jp-Dialog')).toHaveCount(0);
+    await expect(view.locator('section').first()).toHaveAttribute('data-source-key', key);
+    await expect(rows).toHaveCount(profile.files[key].lines.length);
+    await expect(rows.nth(4).locator('code')).toHaveText('    total += i');
   });
 });
 
