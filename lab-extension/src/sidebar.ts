@@ -66,8 +66,8 @@ export class ScaleneSidebar extends Widget {
    */
   select(id: string | null): void {
     this._selected = id;
-    this._renderList();
-    this._renderDetail();
+    this._shown = null;
+    this.refresh();
   }
 
   /**
@@ -103,8 +103,14 @@ export class ScaleneSidebar extends Widget {
     if (this._selected !== null && !this._entries.some(e => e.id === this._selected)) {
       this._selected = null;
     }
-    this._renderList();
-    this._renderDetail();
+    // Outputs change many times while a cell runs (streams, progress bars):
+    // the panel is redrawn only when what it lists has changed.
+    const shown = [panel?.id ?? '', this._selected ?? '', ...this._entries.map(e => `${e.id}|${this._present.has(e.id)}|${e.error ?? ''}`)].join('\n');
+    if (shown !== this._shown) {
+      this._shown = shown;
+      this._renderList();
+      this._renderDetail();
+    }
   }
 
   /**
@@ -306,6 +312,7 @@ export class ScaleneSidebar extends Widget {
   private _panel: NotebookPanel | null = null;
   private _entries: IProfileEntry[] = [];
   private _present = new Set<string>();
+  private _shown: string | null = null;
   private _selected: string | null = null;
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _history = new WeakMap<object, Map<string, IProfileEntry>>();
