@@ -140,3 +140,25 @@ export class ChartQueue {
   private _pending: ISparkline[] = [];
   private _drawer: ((charts: ISparkline[]) => void) | null = null;
 }
+
+/**
+ * A host element for a sparkline of `points`, described for screen readers,
+ * and the chart to draw in it (null, and an empty host, below two points).
+ */
+export function sparklineHost(
+  doc: Document,
+  className: string,
+  points: number[][],
+  width: number,
+  height: number
+): { host: HTMLElement; chart: ISparkline | null } {
+  const host = doc.createElement('span');
+  host.className = className;
+  if (points.length < 2) {
+    return { host, chart: null };
+  }
+  host.setAttribute('role', 'img');
+  host.setAttribute('aria-label', describeTimeline(points));
+  host.title = describeTimeline(points);
+  return { host, chart: { host, points, width, height } };
+}

@@ -5,9 +5,9 @@
  * "show all" button), so a 5,000-line profile costs what a screenful does.
  */
 import { IColumn, TIME_KINDS, totalTime } from './columns';
-import { CSS, el, formatMegabytes, formatPercent, text } from './dom';
+import { CSS, el, formatMegabytes, formatPercent, stackedBar, text } from './dom';
 import { IFileProfile, ILineProfile, IOmittedLines } from './profile';
-import { ISparkline, describeTimeline } from './sparkline';
+import { ISparkline, sparklineHost } from './sparkline';
 
 /** Which lines a table lists: those with samples, or every line the profile has. */
 export type LineMode = 'samples' | 'all';
@@ -388,13 +388,9 @@ namespace Private {
   function timeline(options: ITableOptions, row: ILineProfile, charts: ISparkline[]): HTMLTableCellElement {
     const doc = options.doc;
     const td = el(doc, 'td', `${CSS}-timeline`);
-    const host = el(doc, 'span', `${CSS}-sparkline`);
-    const points = row.memory_samples ?? [];
-    if (points.length >= 2) {
-      host.setAttribute('role', 'img');
-      host.setAttribute('aria-label', describeTimeline(points));
-      host.title = describeTimeline(points);
-      charts.push({ host, points, width: 80, height: 14 });
+    const { host, chart } = sparklineHost(doc, `${CSS}-sparkline`, row.memory_samples ?? [], 80, 14);
+    if (chart) {
+      charts.push(chart);
     }
     td.appendChild(host);
     const leak = options.leaks[String(row.lineno)];
@@ -409,20 +405,8 @@ namespace Private {
 
   function timeBar(doc: Document, row: ILineProfile): HTMLTableCellElement {
     const barCell = el(doc, 'td', `${CSS}-barCell`);
-    const bar = el(doc, 'div', `${CSS}-bar`);
-    const description = TIME_KINDS.map(k => `${k.label} ${row[k.key].toFixed(1)}%`).join(', ');
-    bar.title = description;
-    bar.setAttribute('role', 'img');
-    bar.setAttribute('aria-label', `Time: ${description}`);
-    for (const kind of TIME_KINDS) {
-      const width = Math.max(0, Math.min(100, row[kind.key]));
-      if (width > 0) {
-        const part = el(doc, 'span', `${CSS}-segment ${CSS}-${kind.css}`);
-        part.style.width = `${width}%`;
-        bar.appendChild(part);
-      }
-    }
-    barCell.appendChild(bar);
+    const parts = TIME_KINDS.map(kind => ({ label: kind.label, css: kind.css, value: row[kind.key] }));
+    barCell.appendChild(stackedBar(doc, 'Time', parts));
     return barCell;
   }
 }

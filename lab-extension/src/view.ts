@@ -8,7 +8,7 @@
  */
 import { StackEntry, renderCallTree } from './calltree';
 import { IColumn, TIME_KINDS, visibleColumns } from './columns';
-import { CSS, el, text } from './dom';
+import { CSS, IBarPart, el, stackedBar, text } from './dom';
 import {
   IFileProfile,
   IOmittedLines,
@@ -18,7 +18,7 @@ import {
   notebookFacts,
   orderedSources
 } from './profile';
-import { ChartQueue, ISparkline, describeTimeline } from './sparkline';
+import { ChartQueue, ISparkline, sparklineHost } from './sparkline';
 import { LineMode, ProfileTable } from './table';
 
 export { CSS, TIME_KINDS };
@@ -196,7 +196,6 @@ export function omittedRuns(file: IFileProfile): IOmittedLines[] {
   return runs;
 }
 
-
 namespace Private {
   export function summary(doc: Document, profile: IScaleneProfile, nb: INotebookInfo): HTMLElement {
     const parts = profile.notebook
@@ -223,45 +222,17 @@ namespace Private {
     return text(doc, 'div', `${CSS}-summary`, parts.join(' · '));
   }
 
-  /** A labelled stacked bar: one segment per share, numbers in its label. */
-  function stackedBar(
-    doc: Document,
-    label: string,
-    parts: { label: string; css: string; value: number }[]
-  ): HTMLElement {
+  /** A labelled stacked bar with its numbers written beside it. */
+  function headerBar(doc: Document, label: string, parts: IBarPart[]): HTMLElement {
     const row = el(doc, 'div', `${CSS}-headerBar`);
     row.appendChild(text(doc, 'span', `${CSS}-headerLabel`, label));
-    const bar = el(doc, 'div', `${CSS}-bar`);
-    const description = parts.map(p => `${p.label} ${p.value.toFixed(1)}%`).join(', ');
-    bar.title = description;
-    bar.setAttribute('role', 'img');
-    bar.setAttribute('aria-label', `${label}: ${description}`);
-    for (const part of parts) {
-      const width = Math.max(0, Math.min(100, part.value));
-      if (width > 0) {
-        const segment = el(doc, 'span', `${CSS}-segment ${CSS}-${part.css}`);
-        segment.style.width = `${width}%`;
-        bar.appendChild(segment);
-      }
-    }
+    const bar = stackedBar(doc, label, parts);
     row.appendChild(bar);
-    row.appendChild(text(doc, 'span', `${CSS}-headerText`, description));
+    row.appendChild(text(doc, 'span', `${CSS}-headerText`, bar.title));
     return row;
   }
 
-  /** The whole run at a glance: time and memory bars, peak, growth, leaks. */
-  /** A host for a sparkline, described for screen readers; drawn later. */
-  function sparkline(doc: Document, charts: ChartQueue, points: number[][], width: number, height: number): HTMLElement {
-    const host = el(doc, 'span', `${CSS}-sparkline`);
-    if (points.length >= 2) {
-      host.setAttribute('role', 'img');
-      host.setAttribute('aria-label', describeTimeline(points));
-      host.title = describeTimeline(points);
-      charts.add([{ host, points, width, height }]);
-    }
-    return host;
-  }
-
+  /** The whole run at a glance: time and memory bars, peak, growth, leaks, GPU. */
   export function header(doc: Document, profile: IScaleneProfile, nb: INotebookInfo, charts: ChartQueue): HTMLElement {
     const node = el(doc, 'div', `${CSS}-header`);
     const totals = TIME_KINDS.map(kind => ({
@@ -272,11 +243,11 @@ namespace Private {
         0
       )
     }));
-    node.appendChild(stackedBar(doc, 'Time', totals));
+    node.appendChild(headerBar(doc, 'Time', totals));
     if (profile.memory) {
       const python = Math.max(0, Math.min(1, profile.max_footprint_python_fraction ?? 0)) * 100;
       node.appendChild(
-        stackedBar(doc, 'Memory', [
+        headerBar(doc, 'Memory', [
           { label: 'Python', css: 'python', value: python },
           { label: 'Native', css: 'native', value: 100 - python }
         ])
@@ -288,8 +259,10 @@ namespace Private {
       }
       facts.push(`growth ${profile.growth_rate.toFixed(1)}% of allocation kept`);
       const memory = el(doc, 'div', `${CSS}-memoryFacts`);
-      if ((profile.samples ?? []).length >= 2) {
-        memory.appendChild(sparkline(doc, charts, profile.samples, 240, 28));
+      const timeline = sparklineHost(doc, `${CSS}-sparkline`, profile.samples ?? [], 240, 28);
+      if (timeline.chart) {
+        memory.appendChild(timeline.host);
+        charts.add([timeline.chart]);
       }
       memory.appendChild(text(doc, 'span', '', facts.join(' · ')));
       node.appendChild(memory);
