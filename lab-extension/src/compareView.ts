@@ -57,7 +57,7 @@ export function renderComparison(
     }
     const number = (value: number | null) => (value === null ? '' : String(value));
     const delta = (value: number, digits: number) => {
-      const least = digits === 3 ? 0.0005 : 0.05;
+      const least = 0.5 * 10 ** -digits; // what rounds to nothing at this many digits
       const shown = Math.abs(value) >= least ? `${value > 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}` : '';
       const cell = text(doc, 'td', `${CSS}-percent`, shown);
       cell.classList.add(value >= least ? `${CSS}-worse` : value <= -least ? `${CSS}-better` : `${CSS}-same`);

@@ -5,8 +5,8 @@
  * in the cell's current text, with their CPU share and memory.
  */
 import { totalTime } from './columns';
-import { IScaleneProfile, notebookFacts } from './profile';
-import { ICellOutputs, IProfileEntry, cellLine, collectProfiles } from './sidebarModel';
+import { IScaleneProfile } from './profile';
+import { ICellOutputs, cellLine, collectProfiles, sourceCell } from './sidebarModel';
 
 /** The heat of one line of a cell. */
 export interface ILineHeat {
@@ -39,10 +39,11 @@ export function notebookHeat(cells: ICellOutputs[]): Map<string, ICellHeat> {
   const byId = new Map(cells.map(cell => [cell.cellId, cell]));
   const heat = new Map<string, ICellHeat>();
   for (const entry of entries) {
-    for (const [cellId, key] of Private.measuredCells(entry, cells)) {
-      const cell = byId.get(cellId);
+    for (const key of Object.keys(entry.profile!.files)) {
+      const id = sourceCell(entry, key, cells);
+      const cell = id === null ? undefined : byId.get(id);
       if (cell) {
-        heat.set(cellId, { run: entry.id, lines: Private.lines(entry.profile!, key, cell.source) });
+        heat.set(cell.cellId, { run: entry.id, lines: Private.lines(entry.profile!, key, cell.source) });
       }
     }
   }
@@ -60,29 +61,6 @@ export function heatLevel(share: number, hottest: number): number {
 }
 
 namespace Private {
-  /** [cell id, source key] of every cell `entry`'s profile measured. */
-  export function measuredCells(entry: IProfileEntry, cells: ICellOutputs[]): [string, string][] {
-    const facts = notebookFacts(entry.profile!);
-    const found: [string, string][] = [];
-    for (const key of Object.keys(entry.profile!.files)) {
-      if (key === facts.profiled_source) {
-        found.push([entry.cellId, key]);
-        continue;
-      }
-      const info = facts.sources[key];
-      if (info?.kind !== 'cell') {
-        continue;
-      }
-      const cell =
-        cells.find(c => info.cell_id && c.cellId === info.cell_id) ??
-        cells.find(c => c.executionCount !== null && c.executionCount === info.execution_count);
-      if (cell) {
-        found.push([cell.cellId, key]);
-      }
-    }
-    return found;
-  }
-
   export function lines(profile: IScaleneProfile, key: string, source: string): ILineHeat[] {
     const rows = profile.files[key].lines.filter(row => totalTime(row) >= 0.05 || (profile.memory && row.n_malloc_mb >= 0.05));
     const hottest = Math.max(0, ...rows.map(totalTime));

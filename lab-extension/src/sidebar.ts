@@ -5,16 +5,15 @@
  * leading to the cell and line they profile, and two runs of a cell
  * compared.
  */
-import { ICodeCellModel } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Widget } from '@lumino/widgets';
 
 import { CompareMode, renderComparison } from './compareView';
 import { CSS as VIEW, el, text } from './dom';
-import { IScaleneProfile, notebookFacts } from './profile';
+import { IScaleneProfile } from './profile';
 import { ChartQueue, IChartSet, drawSparklines } from './sparkline';
 import { notebookCells } from './notebookCells';
-import { IProfileEntry, cellLine, collectProfiles } from './sidebarModel';
+import { IProfileEntry, cellLine, collectProfiles, sourceCell } from './sidebarModel';
 import { DisplayMode, chartsOf, renderProfile } from './view';
 
 /** CSS class prefix of the sidebar. */
@@ -278,11 +277,12 @@ export class ScaleneSidebar extends Widget {
     if (!panel || !entry.profile) {
       return false;
     }
-    const index = Private.cellIndex(panel, entry, entry.profile, sourceKey);
+    const notebook = panel.content;
+    const cellId = sourceCell(entry, sourceKey, notebookCells(panel));
+    const index = cellId === null ? -1 : notebook.widgets.findIndex(w => w.model.id === cellId);
     if (index < 0) {
       return false;
     }
-    const notebook = panel.content;
     const cell = notebook.widgets[index];
     const line = cellLine(cell.model.sharedModel.getSource(), lineno, lineText) ?? Math.max(0, lineno - 1);
     notebook.activeCellIndex = index;
@@ -321,28 +321,6 @@ export class ScaleneSidebar extends Widget {
 }
 
 namespace Private {
-  /** The index of the cell a source of a profile came from; -1 if none. */
-  export function cellIndex(panel: NotebookPanel, entry: IProfileEntry, profile: IScaleneProfile, key: string): number {
-    const facts = notebookFacts(profile);
-    const info = facts.sources[key];
-    const widgets = panel.content.widgets;
-    const byId = (id: string | null | undefined) => (id ? widgets.findIndex(w => w.model.id === id) : -1);
-    if (key === facts.profiled_source) {
-      const index = byId(entry.cellId);
-      if (index >= 0) {
-        return index;
-      }
-    }
-    if (info?.kind !== 'cell') {
-      return -1;
-    }
-    const index = byId(info.cell_id);
-    if (index >= 0) {
-      return index;
-    }
-    return widgets.findIndex(w => w.model.type === 'code' && (w.model as ICodeCellModel).executionCount === info.execution_count);
-  }
-
   /** Memory over time, or for a CPU-only profile the CPU samples over time (20 bins). */
   export function activity(profile: IScaleneProfile): number[][] {
     if (profile.memory && (profile.samples ?? []).length >= 2) {

@@ -59,7 +59,8 @@ export function collectProfiles(cells: ICellOutputs[]): IProfileEntry[] {
       }
       const parsed = Private.parse(raw);
       const profile = typeof parsed === 'string' ? null : parsed;
-      const source = profile ? notebookFacts(profile).sources[notebookFacts(profile).profiled_source] : undefined;
+      const facts = profile ? notebookFacts(profile) : null;
+      const source = facts?.sources[facts.profiled_source];
       const started = profile ? (profile as { start_time_absolute?: number }).start_time_absolute : undefined;
       entries.push({
         id: `${cell.cellId}:${typeof started === 'number' ? started : `output${index}`}`,
@@ -114,6 +115,27 @@ export function cellLine(source: string, lineno: number, text: string): number |
     }
   });
   return nearest;
+}
+
+/**
+ * The id of the cell that source `key` of `entry`'s profile came from: for
+ * the profiled source the cell holding the output; for an earlier cell (or
+ * a profiled cell no longer in the notebook) the cell with its id, else the
+ * one with its execution count; null for a file or a cell that is gone.
+ */
+export function sourceCell(entry: IProfileEntry, key: string, cells: ICellOutputs[]): string | null {
+  const facts = notebookFacts(entry.profile!);
+  if (key === facts.profiled_source && cells.some(c => c.cellId === entry.cellId)) {
+    return entry.cellId;
+  }
+  const info = facts.sources[key];
+  if (info?.kind !== 'cell') {
+    return null;
+  }
+  const cell =
+    cells.find(c => info.cell_id && c.cellId === info.cell_id) ??
+    cells.find(c => c.executionCount !== null && c.executionCount === info.execution_count);
+  return cell?.cellId ?? null;
 }
 
 /** One row of a comparison of two runs. */

@@ -174,10 +174,8 @@ namespace Private {
     if (total > 100 + PERCENT_SLACK) {
       throw new ProfileError(`the sources' percent_cpu_time add up to ${total.toFixed(1)}%, more than the whole run`);
     }
-    for (const field of ['max_footprint_mb']) {
-      if ((root[field] as number) > ABSURD_MB) {
-        throw new ProfileError(`${field} is ${shown(root[field])} MB, more memory than any machine has`);
-      }
+    if ((root.max_footprint_mb as number) > ABSURD_MB) {
+      throw new ProfileError(`max_footprint_mb is ${shown(root.max_footprint_mb)} MB, more memory than any machine has`);
     }
     const notebook = root.notebook as Json | undefined;
     if (notebook !== undefined) {
