@@ -1,7 +1,7 @@
 """The kernel's process state that a profiled run must leave exactly as it
 found it, read from inside a real kernel.
 
-The in-kernel half (:func:`capture`, :func:`allocation_cost`) uses only
+The in-kernel half (:func:`capture`) uses only
 the standard library and reads the process itself: Python's allocator
 functions (``PyMem_GetAllocator`` for the RAW, MEM and OBJ domains), every
 GOT slot of the hooked symbols in every loaded ELF object (parsed from the
@@ -12,7 +12,7 @@ signals, POSIX timers (``/proc/self/timers``), itimers, threads, and the
 native library's own flags when it is loaded. It is sent to the kernel as
 source and run in a scratch namespace, so it leaves no module behind.
 
-The test half (:func:`state_of`, :func:`differences`, :func:`allocation_cost_of`)
+The test half (:func:`state_of`, :func:`differences`)
 drives it through :class:`kernel_session.KernelSession`.
 """
 
@@ -23,10 +23,8 @@ import json
 import os
 import re
 import signal
-import statistics
 import sys
 import threading
-import time
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple
 
 if TYPE_CHECKING:
@@ -173,7 +171,8 @@ def _task_status(tid: int) -> Dict[str, str]:
 
 
 def _native_flags() -> Optional[Dict[str, int]]:
-    """The native library's own view (attached hooks, CPU timer), if loaded."""
+    """The native library's own view (hooks attached, sampling on or frees
+    still matched; the CPU timer), if loaded."""
     allocator = sys.modules.get("scalene_lab.allocator")
     instance = getattr(getattr(allocator, "NativeAllocator", None), "_instance", None)
     if instance is None:
@@ -221,31 +220,6 @@ def capture(symbols: List[str]) -> Dict[str, Any]:
     }
 
 
-def allocation_cost(rounds: int = 9, blocks: int = 100_000) -> float:
-    """How much slower allocating runs than not allocating (median of
-    interleaved rounds, each timed by the thread's CPU clock).
-
-    The allocating side makes and frees bytearrays of sizes served by
-    Python's object allocator and by malloc, from C (``map``), so allocator
-    calls are most of its time: that is what a leftover allocator hook or
-    Python allocator wrapper slows. The other side walks the same number of
-    cached small ints, so the ratio follows the allocator, not the machine's
-    speed of the moment."""
-    sizes = [(16, 200, 2048, 40)[i % 4] for i in range(blocks)]
-    smalls = [i & 127 for i in range(blocks)]
-    ratios = []
-    for _ in range(rounds):
-        began = time.thread_time()
-        made = list(map(bytearray, sizes))
-        del made
-        middle = time.thread_time()
-        for _ in range(8):
-            sum(map(abs, smalls))
-        ended = time.thread_time()
-        ratios.append((middle - began) / max(1e-9, ended - middle))
-    return float(statistics.median(ratios))
-
-
 # ---------------------------------------------------------------------------
 # In the test process
 # ---------------------------------------------------------------------------
@@ -274,11 +248,6 @@ def state_of(kernel: "KernelSession") -> Dict[str, Any]:
     """The kernel's state now (see :func:`capture`)."""
     state: Dict[str, Any] = _call(kernel, f"_ks['capture']({hooked_symbols()!r})")
     return state
-
-
-def allocation_cost_of(kernel: "KernelSession") -> float:
-    """:func:`allocation_cost` in the kernel, unprofiled."""
-    return float(_call(kernel, "_ks['allocation_cost']()"))
 
 
 def differences(before: Dict[str, Any], after: Dict[str, Any]) -> List[str]:

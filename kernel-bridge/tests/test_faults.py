@@ -22,7 +22,7 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 import pytest
 
 from kernel_session import CellResult, KernelSession, line_of, loaded_kernel, total
-from kernel_state import allocation_cost_of, differences, state_of
+from kernel_state import differences, state_of
 from scalene_lab.fault_points import STEPS
 
 PACKAGE = os.path.join(os.path.dirname(__file__), os.pardir, "scalene_lab")
@@ -49,8 +49,12 @@ ACTIONS = ("raise", "signal", "error")
 # (all ten intervals missing its line has odds of 1e-10), and the profile's
 # time falls short of the time run by at most the interval the interrupt cut.
 SAMPLED_AFTER_S = 0.1
-# A leftover hook or wrapper makes allocation slower; noise stays well under this.
-SPEED_BOUND = 1.3
+# What a fault could leave behind is checked as state (state_of): hooks,
+# wrappers, sampling, frees still matched, timers, threads. Not by timing
+# allocation: hooks left attached and sampling moved the CPU-time cost of an
+# allocation burst by 1.05x (preloaded) to 1.35x (hot-attached), while the
+# same kernel with nothing left moved 1.2x between measurements, and 1.3-1.4x
+# on a loaded machine.
 
 
 def _phase(step: str) -> str:
@@ -92,18 +96,6 @@ class FaultKernel:
             assert warm.status == "ok" and warm.profile["memory"] is memory, warm.stderr
         self.steps = _reached_steps(session, CELL)
         self.before = state_of(session)
-        self.cost = allocation_cost_of(session)
-
-    def speed_ratio(self) -> float:
-        """Allocation cost now over before; measured again (up to three
-        times) when noise may have pushed it over the bound: a leftover hook
-        slows every measurement."""
-        ratios: List[float] = []
-        for _ in range(3):
-            ratios.append(allocation_cost_of(self.session) / self.cost)
-            if ratios[-1] <= SPEED_BOUND:
-                break
-        return min(ratios)
 
 
 def _start(cwd: str, mode: str, dirs: Optional[List[str]]) -> FaultKernel:
@@ -214,9 +206,6 @@ def _inject_everywhere(kernel: FaultKernel, action: str) -> Dict[str, List[str]]
             if following.status != "ok" or len(following.profiles) != 1 or not following.profiles[0]["memory"]:
                 problems.append(f"the next profiled cell has no memory profile: {following.stderr or following.error}")
             problems += [f"after the next run: {d}" for d in differences(kernel.before, state_of(session))]
-        ratio = kernel.speed_ratio()
-        if ratio > SPEED_BOUND:
-            problems.append(f"unprofiled allocation is {ratio:.2f}x slower than before")
         if problems:
             failures[label] = problems
     return failures

@@ -5,8 +5,9 @@ Each interrupt lands wherever the kernel happens to be: before the magic,
 in set-up, in the user's code, in a drain, in teardown, in the report, or
 after the cell. Whatever it hit, the user sees their own KeyboardInterrupt
 (no frame of scalene_lab's in the traceback), and afterwards the kernel is
-exactly as before the stream (kernel_state.py), allocates as fast, and a
-profiled cell still profiles memory.
+exactly as before the stream (kernel_state.py: hooks, wrappers, sampling,
+frees still matched, timers, threads, signals), and a profiled cell still
+profiles memory.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import time
 from typing import Dict, List
 
 from kernel_session import KernelSession, line_of
-from kernel_state import allocation_cost_of, differences, state_of
+from kernel_state import differences, state_of
 
 SEED = 20261201
 WANTED_INTERRUPTS = 30  # cells that ended in a KeyboardInterrupt
 MAX_CELLS = 120
-SPEED_BOUND = 1.3
 
 # Short: set-up, drains, teardown and the report are a good part of its time.
 CELL = (
@@ -52,7 +52,6 @@ def test_random_interrupts_against_short_profiled_runs(fresh_kernel: KernelSessi
     kernel.run("del _stream_kept")
     duration = _round_trip(kernel)
     before = state_of(kernel)
-    cost = allocation_cost_of(kernel)
 
     rng = random.Random(SEED)
     interrupted = 0
@@ -101,11 +100,6 @@ def test_random_interrupts_against_short_profiled_runs(fresh_kernel: KernelSessi
 
     time.sleep(0.3)  # a timer left armed would have fired by now
     assert differences(before, state_of(kernel)) == [], kinds
-    ratios = [allocation_cost_of(kernel) / cost]
-    while ratios[-1] > SPEED_BOUND and len(ratios) < 3:  # noise, not a leftover hook, passes on a retry
-        ratios.append(allocation_cost_of(kernel) / cost)
-    print(f"allocation cost after / before: {ratios}")
-    assert min(ratios) <= SPEED_BOUND, ratios
 
     outcome = kernel.run(MEMORY_CELL)
     profile = kernel.profile_of(outcome)

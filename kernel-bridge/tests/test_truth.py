@@ -45,7 +45,11 @@ def _loop(body: List[str], iterations: int = ITERATIONS) -> str:
 # interleaved rounds within one cell, so the kernel's own message traffic
 # between cells adds no noise. Differences between variants are taken
 # within a round and the median over rounds kept: a burst of load on the
-# shared machine lands on one round, not on one variant's every run.
+# shared machine lands on one round, not on one variant's every run. Each
+# run is timed by the thread's CPU clock, as the profiler's samples are: a
+# neighbour's load that takes the CPU away from the kernel then does not
+# count as the line's time (wall-clock truths under load read the heavy
+# line anywhere from 62% to 80%).
 _TIMING_CELL = """\
 import time as _t
 _codes = [compile(_src, "<ablation>", "exec") for _src in {sources!r}]
@@ -53,9 +57,9 @@ _rounds = []
 for _round in range({rounds}):
     _times = []
     for _code in _codes:
-        _t0 = _t.perf_counter()
+        _t0 = _t.thread_time()
         exec(_code, get_ipython().user_ns)
-        _times.append(_t.perf_counter() - _t0)
+        _times.append(_t.thread_time() - _t0)
     _rounds.append(_times)
 """
 

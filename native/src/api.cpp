@@ -149,7 +149,7 @@ SL_EXPORT long sl_attach(const sl_config* config) {
   shared.copy_window.store(config->copy_window, std::memory_order_relaxed);
   shared.live.map();  // once per process; without it every sample is untracked (and counted)
   shared.live.clear();
-  g_live_blocks.store(0, std::memory_order_relaxed);
+  g_live_blocks.store(kMatchingFrees, std::memory_order_relaxed);
   g_heap_release.reset();
   g_free_filter.clear();
   g_generation.fetch_add(1, std::memory_order_acq_rel);
@@ -233,7 +233,12 @@ SL_EXPORT int sl_signal_is_free(int signal_number) {
   return (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_DFL) ? 1 : 0;
 }
 
-// 1 while any hook is installed or sampling is on (a leftover to clean up).
+// 1 while any hook is installed, sampling is on, or frees are still matched
+// against sampled blocks (each a leftover to clean up: the last one keeps a
+// preloaded library's free on its slow path).
 SL_EXPORT int sl_attached(void) {
-  return (patch_counts().slots > 0 || g_sampling.load(std::memory_order_relaxed)) ? 1 : 0;
+  return (patch_counts().slots > 0 || g_sampling.load(std::memory_order_relaxed) ||
+          (g_live_blocks.load(std::memory_order_relaxed) & kMatchingFrees) != 0)
+             ? 1
+             : 0;
 }

@@ -97,7 +97,11 @@ void on_free_slow(void* pointer) {
   const uint64_t bytes = state().live.erase(reinterpret_cast<uintptr_t>(pointer));
   if (bytes == 0) return;
   g_free_filter.lower(pointer);
-  g_live_blocks.fetch_sub(1, std::memory_order_relaxed);
+  // Never below "matching, none live": a detach that cleared the flag
+  // meanwhile must not be undone by an underflow into the top bit.
+  uint64_t seen = g_live_blocks.load(std::memory_order_relaxed);
+  while (seen > kMatchingFrees && !g_live_blocks.compare_exchange_weak(seen, seen - 1, std::memory_order_relaxed)) {
+  }
   push(SL_FREE, false, bytes, reinterpret_cast<uintptr_t>(pointer), 0);
   // Called from a free hook (never from inside the C library's allocator,
   // whose own calls do not go through hooks), so its locks are free to take.

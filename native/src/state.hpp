@@ -41,10 +41,18 @@ State& state();
 
 // Hot-path flags, constant-initialised at namespace scope (no guard checks):
 // whether samples are taken, which attach a thread's samplers belong to, and
-// how many sampled blocks are live (frees need no lookup while it is 0).
+// and g_live_blocks: its top bit says frees are matched (set by attach,
+// cleared by detach), the rest counts the sampled blocks in the live table,
+// so a free needs one load and one compare to know it has nothing to look up.
+// A sample taken by a hook still in flight when detach runs may count a
+// block after detach; without the top bit it is never looked up again.
 extern std::atomic<bool> g_sampling;
 extern std::atomic<uint64_t> g_generation;
 extern std::atomic<uint64_t> g_live_blocks;
+constexpr uint64_t kMatchingFrees = uint64_t{1} << 63;
+
+// Whether a free may be of a sampled block worth looking up.
+inline bool frees_matched() { return g_live_blocks.load(std::memory_order_relaxed) > kMatchingFrees; }
 
 // Freed heap memory goes back to the system after a net free of this much
 // sampled volume (heap_release.hpp).
@@ -120,7 +128,7 @@ inline void on_allocation(void* pointer, uint64_t size, bool python, bool reallo
 }
 
 inline void on_free(void* pointer) {
-  if (pointer == nullptr || g_live_blocks.load(std::memory_order_relaxed) == 0) return;
+  if (pointer == nullptr || !frees_matched()) return;
   if (!g_free_filter.may_hold(pointer)) return;
   on_free_slow(pointer);
 }
