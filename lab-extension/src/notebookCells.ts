@@ -5,6 +5,7 @@
 import { ICodeCellModel } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
+import { outputData } from './outputData';
 import { ICellOutputs } from './sidebarModel';
 
 /**
@@ -24,7 +25,7 @@ export function notebookCells(panel: NotebookPanel): ICellOutputs[] {
     const code = cell as ICodeCellModel;
     const outputs: { [mime: string]: unknown }[] = [];
     for (let j = 0; j < code.outputs.length; j++) {
-      outputs.push(code.outputs.get(j).data as { [mime: string]: unknown });
+      outputs.push(outputData(code.outputs.get(j)) as { [mime: string]: unknown });
     }
     list.push({ cellId: code.id, executionCount: code.executionCount, source: code.sharedModel.getSource(), outputs });
   }

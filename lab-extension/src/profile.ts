@@ -123,6 +123,33 @@ export function parseProfile(value: unknown): IScaleneProfile {
   return value as IScaleneProfile;
 }
 
+const CHECKED = new WeakMap<object, IScaleneProfile | string>();
+
+/**
+ * The profile in an output's data, checked once per data object however
+ * many readers (the inline view, the sidebar, the heat) ask: a profile of
+ * 1,000 lines takes milliseconds to check, and a notebook may hold fifty.
+ * Output data is never changed in place (a new output is a new object).
+ *
+ * @returns the profile, or the reason it cannot be read.
+ */
+export function checkedProfile(value: unknown): IScaleneProfile | string {
+  const known = typeof value === 'object' && value !== null ? CHECKED.get(value) : undefined;
+  if (known !== undefined) {
+    return known;
+  }
+  let result: IScaleneProfile | string;
+  try {
+    result = parseProfile(value);
+  } catch (error) {
+    result = error instanceof Error ? error.message : String(error);
+  }
+  if (typeof value === 'object' && value !== null) {
+    CHECKED.set(value, result);
+  }
+  return result;
+}
+
 /**
  * The notebook facts of `profile`; for a plain Scalene profile, those of a
  * completed run of its program, every source a file.

@@ -4,7 +4,8 @@
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 
-import { PROFILE_MIME_TYPE, parseProfile } from './profile';
+import { outputData } from './outputData';
+import { PROFILE_MIME_TYPE, checkedProfile } from './profile';
 import { IChartSet, drawSparklines } from './sparkline';
 import { CSS, chartsOf, renderError, renderProfile, viewDefaults } from './view';
 
@@ -25,15 +26,19 @@ export class ProfileRenderer extends Widget implements IRenderMime.IRenderer {
    * Draw the model's profile, or a readable error if it is malformed.
    */
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
-    const data = model.data[this._mimeType];
+    const data = outputData(model)[this._mimeType];
     this._disposeCharts();
     this.node.textContent = '';
+    // Timed as performance measures (the browser benchmark reads them).
+    const started = performance.now();
+    const profile = checkedProfile(data);
+    const parsed = performance.now();
+    if (typeof profile === 'string') {
+      this.node.appendChild(renderError(profile, this.node.ownerDocument));
+      return;
+    }
     let view: HTMLElement;
     try {
-      // Timed as performance measures (the browser benchmark reads them).
-      const started = performance.now();
-      const profile = parseProfile(data);
-      const parsed = performance.now();
       view = renderProfile(profile, this.node.ownerDocument, viewDefaults);
       Private.measure('scalene-lab:validate', started, parsed);
       Private.measure('scalene-lab:render', parsed, performance.now());

@@ -5,7 +5,7 @@
  * text, and the comparison of two runs line by line.
  */
 import { totalTime } from './columns';
-import { ILineProfile, IScaleneProfile, PROFILE_MIME_TYPE, notebookFacts, parseProfile } from './profile';
+import { ILineProfile, IScaleneProfile, PROFILE_MIME_TYPE, checkedProfile, notebookFacts } from './profile';
 
 /** A code cell's facts the sidebar reads. */
 export interface ICellOutputs {
@@ -43,11 +43,9 @@ export interface ITopLine {
   percent: number;
 }
 
-const PARSED = new WeakMap<object, IScaleneProfile | string>();
-
 /**
  * Every profile in the cells' outputs, in notebook order. A profile already
- * checked is not checked again (keyed by its data object).
+ * checked is not checked again (see `checkedProfile`).
  */
 export function collectProfiles(cells: ICellOutputs[]): IProfileEntry[] {
   const entries: IProfileEntry[] = [];
@@ -57,7 +55,7 @@ export function collectProfiles(cells: ICellOutputs[]): IProfileEntry[] {
       if (raw === undefined) {
         return;
       }
-      const parsed = Private.parse(raw);
+      const parsed = checkedProfile(raw);
       const profile = typeof parsed === 'string' ? null : parsed;
       const facts = profile ? notebookFacts(profile) : null;
       const source = facts?.sources[facts.profiled_source];
@@ -180,25 +178,6 @@ export function compareRuns(before: IScaleneProfile, after: IScaleneProfile): IL
 }
 
 namespace Private {
-  export function parse(raw: unknown): IScaleneProfile | string {
-    if (typeof raw === 'object' && raw !== null) {
-      const known = PARSED.get(raw);
-      if (known !== undefined) {
-        return known;
-      }
-    }
-    let result: IScaleneProfile | string;
-    try {
-      result = parseProfile(raw);
-    } catch (error) {
-      result = error instanceof Error ? error.message : String(error);
-    }
-    if (typeof raw === 'object' && raw !== null) {
-      PARSED.set(raw, result);
-    }
-    return result;
-  }
-
   export function profiledLines(profile: IScaleneProfile): ILineProfile[] {
     const file = profile.files[notebookFacts(profile).profiled_source];
     return file ? [...file.lines].sort((x, y) => x.lineno - y.lineno) : [];

@@ -18,16 +18,15 @@
  * leaves clicks under 50 ms; (b) opens within 1 s of the plain notebook.
  */
 import { expect, test } from '@jupyterlab/galata';
-import * as fs from 'fs';
-import * as path from 'path';
+// The profiles saved from real kernels, shared with the extension's jest tests.
+import { loadFixture } from '../../lab-extension/src/__tests__/fixtures';
 
 const MIME = 'application/vnd.scalene.profile+json';
 const ROUNDS = Number(process.env.SCALENE_LAB_BENCH_ROUNDS || 5);
 
 /** A real profile (mixed.json) grown to `count` sampled lines. */
 function profileOf(count: number, seed: number): any {
-  const file = path.join(__dirname, '..', '..', 'lab-extension', 'test-fixtures', 'mixed.json');
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const profile = loadFixture('mixed');
   const key = profile.notebook.profiled_source;
   const template = profile.files[key].lines.find((l: any) => l.line.includes('total += i'));
   const weight = (i: number) => ((i * 7919 + seed) % 97) + 1;

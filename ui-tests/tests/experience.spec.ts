@@ -4,8 +4,8 @@
  * (appears, clears on edit, toggles), and the Profile Cell commands.
  */
 import { expect, test } from '@jupyterlab/galata';
-import * as fs from 'fs';
-import * as path from 'path';
+// The profiles saved from real kernels, shared with the extension's jest tests.
+import { loadFixture } from '../../lab-extension/src/__tests__/fixtures';
 
 const HELPER = ['def busy(n):', '    s = 0', '    for i in range(n):', '        s += i * i', '    return s'].join('\n');
 const PROFILED = ['%%scalene --cpu-only', 'x = busy(2_500_000)', 'total = 0', 'for i in range(1_500_000):', '    total += i'].join('\n');
@@ -76,10 +76,8 @@ test.describe('Scalene sidebar', () => {
 
 test.describe('Scalene sidebar of a saved notebook', () => {
   test('lists the saved profiles after reopening (reference screenshot)', async ({ page, tmpPath }) => {
-    const fixture = (name: string) =>
-      JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'lab-extension', 'test-fixtures', `${name}.json`), 'utf8'));
     const cells = ['mixed', 'memory'].map((name, i) => {
-      const profile = fixture(name);
+      const profile = loadFixture(name);
       const key = profile.notebook.profiled_source;
       return {
         cell_type: 'code',

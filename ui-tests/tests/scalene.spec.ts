@@ -4,8 +4,8 @@
  * with memory columns when the allocator attached.
  */
 import { expect, test } from '@jupyterlab/galata';
-import * as fs from 'fs';
-import * as path from 'path';
+// The profiles saved from real kernels, shared with the extension's jest tests.
+import { loadFixture, sortKeys } from '../../lab-extension/src/__tests__/fixtures';
 
 // The indented line comes last: the editor auto-indents typed text.
 const CELL = [
@@ -122,20 +122,6 @@ test.describe('memory in JupyterLab', () => {
   });
 });
 
-function sortKeys(value: any): any {
-  if (Array.isArray(value)) {
-    return value.map(sortKeys);
-  }
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map(k => [k, sortKeys(value[k])])
-    );
-  }
-  return value;
-}
-
 /** The lowest contrast ratio of the profile view's quiet text against its background. */
 async function worstContrast(page: any): Promise<{ worst: number; checked: number }> {
   return page.evaluate(() => {
@@ -179,9 +165,7 @@ async function worstContrast(page: any): Promise<{ worst: number; checked: numbe
 
 test.describe('saved profiles', () => {
   test('render when an untrusted notebook is reopened', async ({ page, tmpPath }) => {
-    const profile = JSON.parse(
-      fs.readFileSync(path.join(__dirname, '..', '..', 'lab-extension', 'test-fixtures', 'mixed.json'), 'utf8')
-    );
+    const profile = loadFixture('mixed');
     const key = profile.notebook.profiled_source;
     const source = profile.files[key].lines.map((l: any) => l.line).join('');
     // Saved as Python's nbformat saves it: keys sorted, so the profiled cell
@@ -243,7 +227,7 @@ test.describe('saved profiles', () => {
 });
 
 test.describe('full memory profiling kernel', () => {
-  test('restarts in Python 3 (Scalene) after confirming, and back', async ({ page }) => {
+  test('restarts in Python 3 (Scalene) after confirming, and back; the profiles outlive each restart', async ({ page }) => {
     await page.notebook.createNew('preload.ipynb');
     await page.notebook.setCell(0, 'code', 'state = 1');
     await page.notebook.runCell(0, true);
@@ -263,5 +247,16 @@ test.describe('full memory profiling kernel', () => {
     void page.evaluate(id => (window as any).jupyterapp.commands.execute(id), 'scalene-lab:restart-without-memory-preload');
     await dialog.getByRole('button', { name: 'Restart' }).click();
     await expect(page.locator('.jp-KernelName')).not.toHaveText('Python 3 (Scalene)', { timeout: 60000 });
+
+    // The profile outlives the kernel that made it: still drawn, still in
+    // the sidebar, and the new kernel profiles the next cell.
+    await expect(summary).toContainText('memory by preload');
+    await page.evaluate(() => (window as any).jupyterapp.commands.execute('scalene-lab:show-sidebar'));
+    const entries = page.locator('.jp-ScaleneSidebar .jp-ScaleneSidebar-entry');
+    await expect(entries).toHaveCount(1);
+    await page.notebook.addCell('code', '%%scalene\nimport numpy as np\nagain = np.ones(10_000_000)');
+    await page.notebook.runCell(1, true);
+    await expect(page.locator('.jp-OutputArea-output .jp-ScaleneProfile-summary').nth(1)).toContainText('memory by hot-attach', { timeout: 60000 });
+    await expect(entries).toHaveCount(2);
   });
 });

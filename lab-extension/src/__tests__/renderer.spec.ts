@@ -3,7 +3,11 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import { PROFILE_MIME_TYPE } from '../profile';
+// The model module alone: the package's index pulls in JupyterLab's whole UI.
+import { OutputModel } from '@jupyterlab/rendermime/lib/outputmodel';
+
+import { outputData } from '../outputData';
+import { PROFILE_MIME_TYPE, checkedProfile } from '../profile';
 import { ProfileRenderer, rendererFactory } from '../renderer';
 import { loadFixture } from './fixtures';
 
@@ -194,5 +198,39 @@ describe('long cells (bounded output)', () => {
     expect(gaps.length).toBe(1);
     expect(gaps[0].dataset.first).toBe(String(dropped.lineno));
     expect(gaps[0].textContent).toContain(`line ${dropped.lineno.toLocaleString('en-US')}: 1 line without samples`);
+  });
+});
+
+describe('reading profiles from real output models', () => {
+  it('reads the bundle the output model holds, once checked however often it is read', () => {
+    const profile = loadFixture('mixed');
+    const model = new OutputModel({
+      value: { output_type: 'display_data', data: { [PROFILE_MIME_TYPE]: profile }, metadata: {} },
+      trusted: false
+    });
+    // JupyterLab's `data` getter is a fresh deep copy on every read.
+    expect(model.data[PROFILE_MIME_TYPE]).not.toBe(model.data[PROFILE_MIME_TYPE]);
+    const held = outputData(model)[PROFILE_MIME_TYPE];
+    expect(held).toBe(outputData(model)[PROFILE_MIME_TYPE]);
+    expect(held).toEqual(profile);
+    const checked = checkedProfile(held);
+    expect(typeof checked).toBe('object');
+    expect(checkedProfile(outputData(model)[PROFILE_MIME_TYPE])).toBe(checked);
+    // A plain MIME model (no toJSON) is read through `data`.
+    expect(outputData({ data: { a: 1 }, metadata: {}, trusted: false, setData: () => undefined } as any)).toEqual({ a: 1 });
+  });
+
+  it('renders a profile from an output model, and the reason when it is malformed', async () => {
+    const renderer = new ProfileRenderer({ mimeType: PROFILE_MIME_TYPE } as any);
+    Widget.attach(renderer, document.body);
+    const model = (data: unknown) =>
+      new OutputModel({ value: { output_type: 'display_data', data: { [PROFILE_MIME_TYPE]: data as any }, metadata: {} } });
+    await renderer.renderModel(model(loadFixture('mixed')));
+    expect(renderer.node.querySelectorAll('table tbody tr').length).toBeGreaterThan(3);
+    const broken = loadFixture('mixed');
+    delete broken.max_footprint_mb;
+    await renderer.renderModel(model(broken));
+    expect(renderer.node.textContent).toContain('max_footprint_mb is missing');
+    expect(renderer.node.querySelector('table')).toBeNull();
   });
 });

@@ -6,7 +6,7 @@
 import { parseProfile } from '../profile';
 import { drawSparklines } from '../sparkline';
 import { pendingCharts, renderError, renderProfile } from '../view';
-import { loadFixture } from './fixtures';
+import { loadFixture, sortKeys } from './fixtures';
 
 function view(profile: unknown): HTMLElement {
   try {
@@ -20,20 +20,6 @@ function message(profile: unknown): string {
   const node = view(profile);
   expect(node.classList).toContain('jp-ScaleneProfile-error');
   return node.textContent!;
-}
-
-function sortKeys(value: any): any {
-  if (Array.isArray(value)) {
-    return value.map(sortKeys);
-  }
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map(key => [key, sortKeys(value[key])])
-    );
-  }
-  return value;
 }
 
 describe('malformed profiles: one readable sentence naming the field', () => {
