@@ -30,7 +30,13 @@ BODY = [
 ]
 # Each line made trivial, keeping the names later lines read.
 TRIVIAL = ["a = i", "b = a", "c = a", "s = c"]
-ITERATIONS = 700_000  # per timed run of the ablation (about 0.4 s here)
+# Per timed run of the ablation (about 60 ms here). Short runs in many
+# rounds: a round of every variant takes 0.4 s, so a change in the machine's
+# state (a neighbour's load, the CPU's clock) lands within a round, where the
+# shares are taken, not between one variant and the next (runs of 0.4 s,
+# 2.8 s a round, read the first line 4% in one CI run and 11% in another).
+ITERATIONS = 100_000
+ROUNDS_PER_TURN = 14
 PROFILED_ITERATIONS = 2_000_000
 # 1 ms between samples: about a thousand samples on the profiled loop, so a
 # line's share has a standard error near one point and a 5-point bound holds.
@@ -103,7 +109,7 @@ def _interleaved(kernel: KernelSession, turns: int = 4) -> Tuple[List[List[float
     truth_rounds: List[List[float]] = []
     profiled: List[List[float]] = []
     for _turn in range(turns):
-        truth_rounds += _ablation_rounds(kernel, 2)
+        truth_rounds += _ablation_rounds(kernel, ROUNDS_PER_TURN)
         outcome = kernel.run(f"%%scalene --cpu-only {FAST_RATE}\n" + _loop(BODY, PROFILED_ITERATIONS))
         assert outcome.status == "ok", outcome.error
         profile = outcome.profile
@@ -129,6 +135,7 @@ def _loop_verdict(truth_rounds: List[List[float]], profiled: List[List[float]]) 
 def test_loop_lines_without_calls_match_ablation(kernel: KernelSession, tmp_path: "os.PathLike[str]") -> None:
     truth_rounds, profiled = _interleaved(kernel)
     ok, seen = _loop_verdict(truth_rounds, profiled)
+    print(f"loop lines: {seen}")  # shown with pytest -s
     if not ok:
         # Within one kernel process the truth variants and the profiled cell
         # are different code objects at fixed places, and the relative line
