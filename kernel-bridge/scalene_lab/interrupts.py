@@ -11,8 +11,8 @@ profiler's state is whole again.
 An interrupt raised that way (or one that lands before the handler is
 swapped, or in what the profiler calls) comes out of the profiler's own
 frames, and IPython always shows the innermost frame of a traceback, hidden
-or not. :class:`InterruptsShownAsUsers`, around each magic, gives such an
-exception a traceback renderer that leaves the profiler's frames out, so the
+or not. :func:`show_as_users`, in each magic's ``except KeyboardInterrupt``, gives
+such an exception a traceback renderer that leaves the profiler's frames out, so the
 user sees the interrupt at the line of theirs that was running, as with any
 other Ctrl-C.
 """
@@ -116,28 +116,23 @@ def users_traceback(tb: Optional[TracebackType]) -> Optional[TracebackType]:
     return rebuilt
 
 
-class InterruptsShownAsUsers:
-    """Context manager around a magic: a KeyboardInterrupt that leaves it is
-    shown by IPython without the profiler's frames (IPython asks an exception
-    for ``_render_traceback_`` before formatting it itself, and otherwise
-    always shows the innermost frame, hidden or not)."""
+def show_as_users(shell: Any, interrupt: KeyboardInterrupt) -> None:
+    """Give ``interrupt``, leaving a magic, a traceback renderer without the
+    profiler's frames (IPython asks an exception for ``_render_traceback_``
+    before formatting it itself, and otherwise always shows the innermost
+    frame, hidden or not).
 
-    def __init__(self, shell: Any) -> None:
-        self._formatter = getattr(shell, "InteractiveTB", None)
+    Called from the magic's own ``except KeyboardInterrupt``, not from a
+    context manager's ``__exit__``: an interrupt can land on the entry of
+    ``__exit__`` itself, outside the block, and would then show that frame."""
+    formatter = getattr(shell, "InteractiveTB", None)
+    if formatter is None:
+        return
 
-    def __enter__(self) -> "InterruptsShownAsUsers":
-        return self
+    def render() -> List[str]:
+        # Read when shown: by then the traceback also holds the frames
+        # above the magic (IPython's run_code, the cell's own line).
+        lines: List[str] = formatter.structured_traceback(type(interrupt), interrupt, users_traceback(interrupt.__traceback__))
+        return lines
 
-    def __exit__(self, kind: Optional[Type[BaseException]], value: Optional[BaseException], tb: Optional[TracebackType]) -> None:
-        formatter = self._formatter
-        if formatter is None or not isinstance(value, KeyboardInterrupt):
-            return
-        error = value
-
-        def render() -> List[str]:
-            # Read when shown: by then the traceback also holds the frames
-            # above the magic (IPython's run_code, the cell's own line).
-            lines: List[str] = formatter.structured_traceback(type(error), error, users_traceback(error.__traceback__))
-            return lines
-
-        setattr(error, "_render_traceback_", render)
+    setattr(interrupt, "_render_traceback_", render)

@@ -7,7 +7,7 @@ from typing import Any, Optional
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
-from scalene_lab.interrupts import InterruptsShownAsUsers
+from scalene_lab.interrupts import show_as_users
 from scalene_lab.runner import run_profiled
 
 from .grammar import build_parser, parse_options, split_statement, tokenize
@@ -49,18 +49,24 @@ class ScaleneMagics(Magics):
     def scrun(self, line: str) -> Any:
         """(docstring set below from the option grammar)"""
         __tracebackhide__ = True  # noqa: F841 - hides this frame in IPython tracebacks
-        with InterruptsShownAsUsers(self.shell):
+        try:
             return _profile_statement(self.shell, line)
+        except KeyboardInterrupt as interrupt:  # wherever it landed, shown as the user's
+            show_as_users(self.shell, interrupt)
+            raise
 
     @line_cell_magic
     def scalene(self, line: str, cell: Optional[str] = None) -> Any:
         """(docstring set below from the option grammar)"""
         __tracebackhide__ = True  # noqa: F841
-        with InterruptsShownAsUsers(self.shell):  # a Ctrl-C anywhere in here is shown as the user's
+        try:
             if cell is None:
                 return _profile_statement(self.shell, line)
             options = parse_options(_CELL_PARSER, tokenize(line))
             return run_profiled(self.shell, cell, options, magic="%%scalene", magic_line=line)
+        except KeyboardInterrupt as interrupt:  # wherever it landed, shown as the user's
+            show_as_users(self.shell, interrupt)
+            raise
 
 
 ScaleneMagics.scrun.__doc__ = _doc(
