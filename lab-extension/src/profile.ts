@@ -134,7 +134,8 @@ const CHECKED = new WeakMap<object, IScaleneProfile | string>();
  * @returns the profile, or the reason it cannot be read.
  */
 export function checkedProfile(value: unknown): IScaleneProfile | string {
-  const known = typeof value === 'object' && value !== null ? CHECKED.get(value) : undefined;
+  const key = typeof value === 'object' && value !== null ? value : null;
+  const known = key ? CHECKED.get(key) : undefined;
   if (known !== undefined) {
     return known;
   }
@@ -144,8 +145,8 @@ export function checkedProfile(value: unknown): IScaleneProfile | string {
   } catch (error) {
     result = error instanceof Error ? error.message : String(error);
   }
-  if (typeof value === 'object' && value !== null) {
-    CHECKED.set(value, result);
+  if (key) {
+    CHECKED.set(key, result);
   }
   return result;
 }

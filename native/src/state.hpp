@@ -40,7 +40,7 @@ struct State {
 State& state();
 
 // Hot-path flags, constant-initialised at namespace scope (no guard checks):
-// whether samples are taken, which attach a thread's samplers belong to, and
+// whether samples are taken, which attach a thread's samplers belong to,
 // and g_live_blocks: its top bit says frees are matched (set by attach,
 // cleared by detach), the rest counts the sampled blocks in the live table,
 // so a free needs one load and one compare to know it has nothing to look up.
