@@ -7,6 +7,7 @@ called into them (Scalene's rule), unless the options widen the net.
 
 from __future__ import annotations
 
+import functools
 import os
 import sysconfig
 from typing import Callable, Dict, Iterable, List, Tuple
@@ -34,8 +35,14 @@ def _normalise(path: str) -> str:
     return os.path.normcase(os.path.realpath(path)) if path else path
 
 
+@functools.lru_cache(maxsize=1)
 def _system_roots() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
-    """(standard-library roots, third-party package roots) of this interpreter."""
+    """(standard-library roots, third-party package roots) of this interpreter.
+
+    Computed once per process: resolving the paths (a stat per component)
+    cost a millisecond of every profiled cell, and an interpreter's install
+    scheme does not change while it runs.
+    """
     paths = sysconfig.get_paths()
     stdlib = {_normalise(paths[k]) for k in ("stdlib", "platstdlib") if k in paths}
     third = {_normalise(paths[k]) for k in ("purelib", "platlib") if k in paths}
@@ -45,15 +52,23 @@ def _system_roots() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
 def _kernel_roots() -> Tuple[str, ...]:
     import importlib.util
 
-    roots: List[str] = []
+    locations: List[str] = []
     for name in _KERNEL_PACKAGES:
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
             spec = None
         if spec is not None and spec.submodule_search_locations:
-            roots.extend(_normalise(p) + os.sep for p in spec.submodule_search_locations)
-    return tuple(roots)
+            locations.extend(spec.submodule_search_locations)
+    return _resolved_roots(tuple(locations))
+
+
+@functools.lru_cache(maxsize=4)
+def _resolved_roots(locations: Tuple[str, ...]) -> Tuple[str, ...]:
+    # Keyed by the packages' locations, so a package installed or imported
+    # later is still found, while each profiled cell stops paying a realpath
+    # (a stat per path component) for each of them.
+    return tuple(_normalise(p) + os.sep for p in locations)
 
 
 class CodeFilter:

@@ -40,6 +40,31 @@ _CALL_NAMES = frozenset(
     }
 )
 
+_CALL_OPCODES = frozenset(dis.opmap[name] for name in _CALL_NAMES if name in dis.opmap)
+# The inline cache entries after an instruction (3.11+; absent before) belong
+# to it: the interpreter can stop with its instruction pointer on one.
+_CACHE_OPCODE = dis.opmap.get("CACHE", -1)
+
+
+def _call_units(bytecode: bytes, units: int) -> bytes:
+    """Per code unit: 1 where it belongs to a call instruction.
+
+    A scan of the opcodes themselves (``co_code`` is the unspecialised
+    bytecode, one opcode per two-byte unit): ``dis`` built an Instruction per
+    unit for the same answer, and each profiled cell's new code object paid
+    that inside the run."""
+    calls = bytearray(units)
+    in_call = False
+    for unit, opcode in enumerate(bytecode[0 : 2 * units : 2]):
+        if opcode in _CALL_OPCODES:
+            in_call = True
+        elif opcode != _CACHE_OPCODE:
+            in_call = False
+        if in_call:
+            calls[unit] = 1
+    return bytes(calls)
+
+
 # The slow search (every function the collector tracks) runs at most this often.
 _RESCAN_SECONDS = 0.5
 _searched = False  # whether this process has had its first collector search
@@ -78,14 +103,7 @@ class CodeInfo:
             for unit in range(start // 2, min(units, end // 2)):
                 lines[unit] = line
         self._lines = lines
-        calls = bytearray(units)
-        instructions = list(dis.get_instructions(code))
-        for position, instruction in enumerate(instructions):
-            if instruction.opname in _CALL_NAMES:
-                end = instructions[position + 1].offset if position + 1 < len(instructions) else units * 2
-                for unit in range(instruction.offset // 2, min(units, end // 2)):
-                    calls[unit] = 1
-        self._calls = bytes(calls)
+        self._calls = _call_units(code.co_code, units)
         _FACTS[id(code)] = (_weak(code, _FACTS), lines, self._calls)
 
     def line_at(self, lasti: int) -> int:
@@ -118,6 +136,7 @@ class CodeTable:
     def __init__(self, roots: Iterable[types.CodeType] = ()) -> None:
         self._infos: Dict[int, CodeInfo] = {}
         self._missing: Set[int] = set()
+        self._complete: Set[Tuple[int, ...]] = set()
         self.unresolved = 0
         for code in _with_nested(roots):
             self.info(code)
@@ -149,10 +168,24 @@ class CodeTable:
                 found = self.info(code)
         return found
 
-    def resolve(self, addresses: Iterable[int]) -> None:
+    def resolve(self, addresses: Tuple[int, ...]) -> None:
         """Learn the code objects behind ``addresses`` that are not known yet."""
-        wanted = {a for a in addresses if a not in self._infos and _alive(a) is None}
+        if addresses in self._complete:
+            return
+        infos = self._infos
+        wanted: Set[int] = set()
+        for address in addresses:
+            if address not in infos:
+                code = _alive(address)
+                if code is None:
+                    wanted.add(address)
+                else:
+                    self.info(code)
         if not wanted:
+            # Every one is now held by this table, so no address in it can be
+            # reused while the run lasts: the same stack (a loop samples the
+            # same few) needs no look at all next time.
+            self._complete.add(addresses)
             return
         self._learn(wanted, _stack_codes())
         # Addresses a full search already missed in this run are not searched

@@ -22,6 +22,11 @@ from __future__ import annotations
 import os
 import signal
 import threading
+
+# The C module under `signal`: its getsignal/signal skip the wrapper's
+# conversion of every handler to an enum (which raises and catches a
+# ValueError for a Python handler), a third of each drain's fixed cost.
+import _signal
 from types import CodeType, FrameType, TracebackType
 from typing import Any, Callable, List, Optional, Set, Type, TypeVar
 
@@ -49,13 +54,13 @@ class DeferredInterrupts:
     def __enter__(self) -> "DeferredInterrupts":
         __tracebackhide__ = True  # noqa: F841 - read by IPython's traceback formatter
         if threading.current_thread() is threading.main_thread():
-            current = signal.getsignal(signal.SIGINT)
+            current = _signal.getsignal(signal.SIGINT)
             # A Python-level handler (the kernel's) that is not already an
             # outer block's; SIG_IGN/SIG_DFL raise nothing to defer.
             if callable(current) and not isinstance(getattr(current, "__self__", None), DeferredInterrupts):
                 # Swapped in one call: a SIGINT already waiting runs _note,
                 # since the handler is looked up when the check comes.
-                self._previous = signal.signal(signal.SIGINT, self._note)
+                self._previous = _signal.signal(signal.SIGINT, self._note)
                 self._installed = True
         return self
 
@@ -70,8 +75,8 @@ class DeferredInterrupts:
         __tracebackhide__ = True  # noqa: F841
         if self._installed:
             self._installed = False
-            if signal.getsignal(signal.SIGINT) == self._note:
-                signal.signal(signal.SIGINT, self._previous)
+            if _signal.getsignal(signal.SIGINT) == self._note:
+                _signal.signal(signal.SIGINT, self._previous)
 
 
 def runs_user_code(function: _Function) -> _Function:
