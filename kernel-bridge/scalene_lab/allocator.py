@@ -19,6 +19,12 @@ from .fault_points import reached
 
 _ENV_PATH = "SCALENE_LAB_ALLOCATOR"
 _LIBRARY = "scalene_lab_alloc.so"
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Where the wheels carry the native library (the platform_reason() checks).
+SUPPORTED_PLATFORMS = "Linux x86-64 / AArch64 with glibc, GIL Python"
+# What every "not available" notice ends with: the command that says why and what to do.
+DOCTOR_HINT = "run `scalene-lab doctor` for details"
 
 RECORD_ALLOC = 1
 RECORD_FREE = 2
@@ -165,14 +171,46 @@ def library_path() -> Optional[str]:
     explicit = os.environ.get(_ENV_PATH)
     if explicit:
         return explicit if os.path.exists(explicit) else None
-    here = os.path.dirname(os.path.abspath(__file__))
-    candidates = [os.path.join(here, _LIBRARY)]
-    candidates += glob.glob(os.path.join(here, os.pardir, os.pardir, "native", "build", "Release", _LIBRARY))
+    candidates = [os.path.join(_HERE, _LIBRARY)]
+    candidates += glob.glob(os.path.join(_HERE, os.pardir, os.pardir, "native", "build", "Release", _LIBRARY))
     return next((os.path.realpath(p) for p in candidates if os.path.exists(p)), None)
 
 
+def source_checkout() -> Optional[str]:
+    """The root of the source checkout this package runs from, or None when it
+    is an installed package (a wheel): a checkout has ``native/binding.gyp``
+    two levels above the package, beside the build library_path() looks for."""
+    root = os.path.realpath(os.path.join(_HERE, os.pardir, os.pardir))
+    return root if os.path.isfile(os.path.join(root, "native", "binding.gyp")) else None
+
+
+def build_hint() -> Optional[str]:
+    """How to build the native library here: only a source checkout has the
+    developer set-up script, so this is the one place that may name it; an
+    installed package gets its library from the wheel instead (None)."""
+    return "run `bash dev/setup.sh`" if source_checkout() is not None else None
+
+
+def missing_library_reason() -> str:
+    """Why library_path() found no library, in one clause that fits this kind
+    of installation (notices add where to read more: DOCTOR_HINT)."""
+    explicit = os.environ.get(_ENV_PATH)
+    if explicit:
+        return f"${_ENV_PATH} is set to {explicit}, which does not exist"
+    hint = build_hint()
+    if hint is not None:
+        return f"the native allocator is not built in this source checkout: {hint}"
+    # A supported platform (platform_reason() passed) without the library: pip
+    # took a wheel or source build for this platform that carries none.
+    return (
+        "this installation has no native library: the wheel for this platform has none, "
+        f"only those for {SUPPORTED_PLATFORMS} have it"
+    )
+
+
 def _preloaded_path() -> Optional[str]:
-    """The library's path if this process was started with it preloaded."""
+    """The library's path if it is mapped into this process: preloaded, or
+    already loaded (a process keeps using the copy it has)."""
     try:
         with open("/proc/self/maps") as maps:
             for row in maps:
@@ -183,8 +221,8 @@ def _preloaded_path() -> Optional[str]:
     return None
 
 
-def unsupported_reason() -> Optional[str]:
-    """Why the native library (exact CPU sampling, memory) cannot work in this interpreter, or None."""
+def platform_reason() -> Optional[str]:
+    """Why the native library cannot work on this platform or interpreter at all, or None."""
     if not sys.platform.startswith("linux"):
         return f"the native sampler needs Linux (this is {sys.platform})"
     if os.uname().machine not in ("x86_64", "aarch64"):
@@ -194,9 +232,15 @@ def unsupported_reason() -> Optional[str]:
         return "the native sampler needs glibc (musl and other C libraries are not supported yet)"
     if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
         return "free-threaded Python is not supported yet"
-    if library_path() is None:
-        return "the native allocator is not built (run bash dev/setup.sh)"
     return None
+
+
+def unsupported_reason() -> Optional[str]:
+    """Why the native library (exact CPU sampling, memory) cannot work in this interpreter, or None."""
+    reason = platform_reason()
+    if reason is None and library_path() is None:
+        reason = missing_library_reason()
+    return reason
 
 
 def _libc_version() -> Tuple[str, str]:
@@ -270,6 +314,9 @@ class NativeAllocator:
                 cls._instance = cls(path)
             except OSError as problem:
                 raise AllocatorUnavailable(f"cannot load {path}: {problem}") from None
+            except AttributeError as problem:
+                # An older build that lacks a function this version calls.
+                raise AllocatorUnavailable(f"{path} is from another version of scalene-lab ({problem})") from None
         return cls._instance
 
     @property

@@ -1,4 +1,5 @@
-"""The ``scalene-lab`` command: check and read saved profiles outside Jupyter."""
+"""The ``scalene-lab`` command: check and read saved profiles outside Jupyter, install the
+preload kernel, and report what works in this environment (``doctor``)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     where.add_argument("--user", action="store_true", help="install for the current user")
     where.add_argument("--sys-prefix", action="store_true", help="install into this Python's prefix")
     where.add_argument("--prefix", help="install into this prefix")
+    doctor = commands.add_parser("doctor", help="say what works in this environment, and what to do where something does not")
+    doctor.add_argument("--json", action="store_true", help="print the findings as a JSON list of {item, ok, detail}")
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        from .doctor import main as doctor_main
+
+        return doctor_main(as_json=args.json)
     if args.command == "kernelspec":
         from .kernelspec import install
 

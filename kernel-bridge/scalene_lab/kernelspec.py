@@ -8,7 +8,7 @@ import sys
 import tempfile
 from typing import Any, Dict, Optional
 
-from .allocator import library_path
+from .allocator import DOCTOR_HINT, library_path, unsupported_reason
 
 NAME = "scalene-python3"
 DISPLAY_NAME = "Python 3 (Scalene)"
@@ -29,7 +29,7 @@ def install(user: bool = False, prefix: Optional[str] = None) -> str:
     """Install the kernelspec (into ``prefix``, the user's directory, or the system's)."""
     library = library_path()
     if library is None:
-        raise RuntimeError("the native allocator is not built (run bash dev/setup.sh)")
+        raise RuntimeError(f"cannot install the preload kernel: {unsupported_reason()} ({DOCTOR_HINT})")
     try:
         from jupyter_client.kernelspec import KernelSpecManager
     except ImportError:

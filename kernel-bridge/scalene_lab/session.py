@@ -27,7 +27,7 @@ import sys
 from types import CodeType, FrameType
 from typing import Any, Callable, Iterable, List, Optional, Union
 
-from .allocator import RECORD_CPU, AllocatorUnavailable, NativeAllocator, PythonLayout
+from .allocator import DOCTOR_HINT, RECORD_CPU, AllocatorUnavailable, NativeAllocator, PythonLayout
 from .code_table import CodeTable
 from .exact_sampler import ExactCpuSampler
 from .fault_points import reached
@@ -134,7 +134,7 @@ class ProfileSession:
         reached("setup.native_loaded")
         want_memory = options.memory and not options.cpu_only
         if want_memory and native is None:
-            self._say(f"memory profiling is not available here ({reason}); profiling CPU only.")
+            self._say(f"memory profiling is not available here ({reason}); profiling CPU only ({DOCTOR_HINT}).")
         if native is not None and (exact_reason is None or want_memory):
             signum = _free_signal(native)
             if signum is None:
@@ -164,7 +164,7 @@ class ProfileSession:
             except (AllocatorUnavailable, OSError, ValueError) as problem:
                 memory.stop()
                 self.memory = None
-                self._say(f"memory profiling is not available here ({problem}); profiling CPU only.")
+                self._say(f"memory profiling is not available here ({problem}); profiling CPU only ({DOCTOR_HINT}).")
         if exact_reason is None and native is not None:
             exact = ExactCpuSampler(native.lib, self.table, options.cpu_sampling_rate, self._is_user_file, self._boundary)
             self.cpu = exact
@@ -174,7 +174,9 @@ class ProfileSession:
             exact.refresh_threads()
             reached("setup.threads_registered")
         else:
-            self._say(f"lines are placed by the signal-delay method: the frame reader is not available ({exact_reason}).")
+            self._say(
+                f"lines are placed by the signal-delay method: the frame reader is not available ({exact_reason}; {DOCTOR_HINT})."
+            )
             if self.stacks is not None:
                 self._say("--stacks needs the frame reader; profiling without stacks.")
                 self.stacks = None

@@ -119,7 +119,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     add("--allocation-sampling-window", type=_window, default=DEFAULT_ALLOCATION_WINDOW, metavar="BYTES",
         help=f"mean bytes between allocation samples (default {DEFAULT_ALLOCATION_WINDOW})")
     add("--gpu", action="store_true", help="profile the GPU (not available yet)")
-    add("--stacks", action="store_true", help="collect call stacks (not available yet)")
+    add("--stacks", action="store_true",
+        help="also record your call stacks (Scalene's stacks and memory_stacks; needs the native frame reader)")
     parser.set_defaults(view="html", memory=True)
     return parser
 
