@@ -4,12 +4,21 @@
 # both ways in, hot-attach and preload) under every Python from 3.10 to 3.13
 # this machine has, besides .venv's own (the main pytest run covers that one).
 # Each version gets a small virtual environment under .venv-matrix/ with the
-# test dependencies only; the package itself is used from the source tree
-# (PYTHONPATH), so nothing is built per version. It says which versions ran
-# and which it skipped (not found), and fails if any that ran failed.
+# test dependencies and the wheel dev/install_test.sh built (one wheel serves
+# every Python 3: the library is loaded with ctypes), so what runs is what a
+# pip user gets; dev/install_check.py --kernels-only first checks that a
+# kernel there profiles memory by hot-attach and that the preload kernel
+# installs (--sys-prefix) and profiles. It says which versions ran and which
+# it skipped (not found), and fails if any that ran failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+
+wheel="$(ls build/install-test/dist/scalene_lab-*.whl 2>/dev/null | head -1)"
+if [ -z "$wheel" ]; then
+  echo "python matrix: no wheel in build/install-test/dist (run bash dev/install_test.sh first)" >&2
+  exit 1
+fi
 
 main_version="$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 pyenv_root="$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"
@@ -48,11 +57,11 @@ for minor in 3.10 3.11 3.12 3.13; do
       continue
     }
   fi
-  printf '\n==> Python %s: accuracy suite\n' "$minor"
   # The kernels the tests start must be this venv's: ipykernel's own
   # kernelspec names sys.executable, unless a "python3" kernelspec installed
-  # elsewhere shadows it (checked here); they inherit PYTHONPATH.
-  export_env=(PATH="$root/$venv/bin:$PATH" PYTHONPATH="$root/kernel-bridge:$root/magics" JUPYTER_DATA_DIR="$root/$venv/share/jupyter")
+  # elsewhere shadows it (checked here): they import the wheel installed there.
+  "$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$wheel" || { failed+=("$minor (installing the wheel)"); continue; }
+  export_env=(PATH="$root/$venv/bin:$PATH" JUPYTER_DATA_DIR="$root/$venv/share/jupyter")
   kernel_python="$(env "${export_env[@]}" "$venv/bin/python" -c \
     'from jupyter_client.kernelspec import KernelSpecManager as M; print(M().get_kernel_spec("python3").argv[0])')"
   if [ "$(env "${export_env[@]}" "$kernel_python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$minor" ]; then
@@ -60,6 +69,12 @@ for minor in 3.10 3.11 3.12 3.13; do
     failed+=("$minor (kernelspec)")
     continue
   fi
+  printf '\n==> Python %s: the installed wheel in kernels\n' "$minor"
+  if ! env "${export_env[@]}" "$venv/bin/python" dev/install_check.py --kernels-only; then
+    failed+=("$minor (install check)")
+    continue
+  fi
+  printf '\n==> Python %s: accuracy suite\n' "$minor"
   # The truths are timings of unprofiled runs on a shared machine (their own
   # spread is 1.5-3 points); a version whose run fails gets the failed tests
   # once more, and says so.

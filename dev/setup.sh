@@ -80,7 +80,7 @@ fi
 
 step "Lab extension build"
 export PATH="$root/.venv/bin:$PATH"
-(cd lab-extension && npm run --silent build:lib && jupyter labextension build . >/dev/null)
+(cd lab-extension && npm run --silent build:lib && npm run --silent build:labextension >/dev/null)
 jupyter labextension develop --overwrite . >/dev/null 2>&1 || { echo "setup.sh: jupyter labextension develop failed" >&2; exit 1; }
 jupyter labextension list 2>&1 | grep -q "scalene-lab.*enabled.*OK" || {
   echo "setup.sh: the lab extension is not enabled in .venv's JupyterLab" >&2; exit 1; }

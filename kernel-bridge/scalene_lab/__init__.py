@@ -6,9 +6,14 @@ JupyterLab extension does this silently in every Python kernel it starts).
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Dict, List
 
-__version__ = "0.1.0"
+try:
+    # One version source: lab-extension/package.json, read by the build.
+    __version__ = version("scalene-lab")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 
 def load_ipython_extension(ipython: Any) -> None:
