@@ -28,7 +28,7 @@ import sys
 import tempfile
 import tokenize
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
@@ -54,7 +54,7 @@ class ScaleneLabBuildHook(BuildHookInterface):  # type: ignore[type-arg]
 
     PLUGIN_NAME = "scalene-lab"
 
-    def initialize(self, version: str, build_data: Dict[str, Any]) -> None:
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         """Build what a wheel needs and tell hatch where it is."""
         if self.target_name != "wheel" or version == "editable":
             return
@@ -68,21 +68,21 @@ class ScaleneLabBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         build_data["pure_python"] = False
         build_data["tag"] = f"py3-none-{manylinux_tag(library, machine)}"
 
-    def finalize(self, version: str, build_data: Dict[str, Any], artifact_path: str) -> None:
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         """Remove the compiled library's scratch directory once the wheel holds it."""
         scratch = getattr(self, "_scratch", None)
         if scratch is not None:
             scratch.cleanup()
 
 
-def _gyp(path: Path) -> Dict[str, Any]:
+def _gyp(path: Path) -> dict[str, Any]:
     """binding.gyp as data (a Python literal with # comments)."""
     with path.open() as handle:
         tokens = [t for t in tokenize.generate_tokens(handle.readline) if t.type != tokenize.COMMENT]
     return ast.literal_eval(tokenize.untokenize(tokens))  # type: ignore[no-any-return]
 
 
-def native_recipe() -> Tuple[List[str], List[str], List[str]]:
+def native_recipe() -> tuple[list[str], list[str], list[str]]:
     """(sources, compile flags, link flags) of the allocator as binding.gyp builds it."""
     gyp = _gyp(ROOT / "native" / "binding.gyp")
     target = next(t for t in gyp["targets"] if t["target_name"] == "scalene_lab_alloc")
@@ -149,7 +149,7 @@ def ensure_labextension() -> None:
         raise BuildFailure(f"the lab extension build left no {built.relative_to(ROOT)}")
 
 
-def _run(command: List[str], env: Dict[str, str], what: str) -> None:
+def _run(command: list[str], env: dict[str, str], what: str) -> None:
     result = subprocess.run(command, cwd=ROOT, env=env)
     if result.returncode != 0:
         raise BuildFailure(f"{what} failed (exit {result.returncode}; output above)")

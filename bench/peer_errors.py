@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
-
 from peer_workloads import NATIVE_REGIONS, AblationLoop
 from tools.common import LineReport, LineStats
 
@@ -23,7 +21,7 @@ def _line(report: LineReport, lineno: int) -> LineStats:
     return report.lines.get(lineno, LineStats())
 
 
-def line_shares(report: LineReport, workload: AblationLoop) -> Dict[int, float]:
+def line_shares(report: LineReport, workload: AblationLoop) -> dict[int, float]:
     """Percent of the loop's time the tool gave each body line."""
     loop_lines = [workload.for_lineno, *workload.body_linenos]
     loop_total = sum(_line(report, n).total for n in loop_lines)
@@ -32,15 +30,15 @@ def line_shares(report: LineReport, workload: AblationLoop) -> Dict[int, float]:
     return {n: 100.0 * _line(report, n).total / loop_total for n in workload.body_linenos}
 
 
-def line_error(report: LineReport, workload: AblationLoop, truths: Dict[int, float]) -> Tuple[float, Dict[int, float]]:
+def line_error(report: LineReport, workload: AblationLoop, truths: dict[int, float]) -> tuple[float, dict[int, float]]:
     """(largest error in points over the body lines, the shares)."""
     shares = line_shares(report, workload)
     return max(abs(shares[n] - truths[n]) for n in truths), shares
 
 
-def native_shares(report: LineReport) -> Dict[str, float]:
+def native_shares(report: LineReport) -> dict[str, float]:
     """Native percent of each region's on-CPU time as the tool reports it."""
-    shares: Dict[str, float] = {}
+    shares: dict[str, float] = {}
     for name, ((first, last), _swap) in NATIVE_REGIONS.items():
         rows = [_line(report, n) for n in range(first, last + 1)]
         on_cpu = sum(r.python + r.native for r in rows)
@@ -48,7 +46,7 @@ def native_shares(report: LineReport) -> Dict[str, float]:
     return shares
 
 
-def native_error(report: LineReport, truths: Dict[str, float]) -> Tuple[float, Dict[str, float]]:
+def native_error(report: LineReport, truths: dict[str, float]) -> tuple[float, dict[str, float]]:
     """(largest error in points over the regions, the shares); a region the
     tool gave no CPU time at all counts as 100 points off."""
     shares = native_shares(report)
@@ -56,7 +54,7 @@ def native_error(report: LineReport, truths: Dict[str, float]) -> Tuple[float, D
     return max(errors), shares
 
 
-def allocation_error(report: LineReport, truths: Dict[int, float]) -> Tuple[float, Dict[int, float]]:
+def allocation_error(report: LineReport, truths: dict[int, float]) -> tuple[float, dict[int, float]]:
     """(largest relative error in percent over the allocating lines, the MiB reported)."""
     reported = {n: _line(report, n).malloc_mb for n in truths}
     return max(100.0 * abs(reported[n] - truths[n]) / truths[n] for n in truths), reported

@@ -19,13 +19,13 @@ import json
 import statistics
 import subprocess
 import sys
-from typing import Dict, List, Mapping, Sequence, Tuple
+from collections.abc import Mapping, Sequence
 
 from peer_workloads import ALLOC_SCRIPT, ALLOC_TRUTHS, NATIVE_REGIONS, NATIVE_SCRIPT, NATIVE_SETUP_LINES, AblationLoop
 from tools.common import bench_env
 
 # One round: every variant's CPU seconds, in the variants' order.
-Round = List[float]
+Round = list[float]
 
 # Times every variant in rounds (the order flips each round) by the thread's
 # CPU clock, after running the set-up in the namespace `_peer_ns`; each
@@ -68,12 +68,12 @@ _KERNEL_PARTS = {
 }
 
 
-def kernel_timer_cell(setup: str, variants: List[str], rounds: int) -> str:
+def kernel_timer_cell(setup: str, variants: list[str], rounds: int) -> str:
     """The cell that times ``rounds`` rounds of ``variants`` in a kernel's user namespace."""
     return _ROUNDS.format(setup=setup, variants=variants, rounds=rounds, **_KERNEL_PARTS)
 
 
-def kernel_rounds(displays: Sequence[Mapping[str, object]]) -> List[Round]:
+def kernel_rounds(displays: Sequence[Mapping[str, object]]) -> list[Round]:
     """The rounds a :func:`kernel_timer_cell` showed."""
     for data in displays:
         shown = data.get("application/json")
@@ -87,12 +87,12 @@ def _run_probe(program: str) -> str:
     return done.stdout.decode().strip().splitlines()[-1]
 
 
-def time_rounds(setup: str, variants: List[str], rounds: int) -> List[Round]:
+def time_rounds(setup: str, variants: list[str], rounds: int) -> list[Round]:
     """``rounds`` rounds of every variant's CPU time, after ``setup``."""
     return [[float(t) for t in r] for r in json.loads(_run_probe(_ROUNDS.format(setup=setup, variants=variants, rounds=rounds, **_SCRIPT_PARTS)))]
 
 
-def ablation_variants(workload: AblationLoop) -> Tuple[str, List[str]]:
+def ablation_variants(workload: AblationLoop) -> tuple[str, list[str]]:
     """(set-up, variants) to time for a loop's ablation truths: the full loop,
     the full loop with one more trivial line, then each line made trivial."""
     n = workload.truth_iterations
@@ -104,7 +104,7 @@ def ablation_variants(workload: AblationLoop) -> Tuple[str, List[str]]:
     return "".join(f"{line}\n" for line in workload.setup), variants
 
 
-def _ablation_round(workload: AblationLoop, times: Round) -> Dict[int, float]:
+def _ablation_round(workload: AblationLoop, times: Round) -> dict[int, float]:
     # A variant with line j made trivial still runs a trivial statement, so
     # line j costs (full - variant) plus one trivial statement, which is
     # measured too: the full loop with one more trivial line.
@@ -113,19 +113,19 @@ def _ablation_round(workload: AblationLoop, times: Round) -> Dict[int, float]:
     return {n: 100.0 * (base - time + trivial) / base for n, time in zip(workload.body_linenos, without)}
 
 
-def ablation_truths(workload: AblationLoop, rounds: Sequence[Round]) -> Dict[int, float]:
+def ablation_truths(workload: AblationLoop, rounds: Sequence[Round]) -> dict[int, float]:
     """Percent of the loop's time each body line costs (by script line): the
     median over rounds of :func:`ablation_variants` timed together."""
     per_round = [_ablation_round(workload, r) for r in rounds]
     return {n: max(0.0, statistics.median(p[n] for p in per_round)) for n in workload.body_linenos}
 
 
-def native_variants() -> Dict[str, Tuple[str, List[str]]]:
+def native_variants() -> dict[str, tuple[str, list[str]]]:
     """Per region with a native call: (set-up, [the loop, the loop with the
     call replaced by a plain assignment])."""
     lines = NATIVE_SCRIPT.splitlines(keepends=True)
     setup = "".join(lines[:NATIVE_SETUP_LINES])
-    variants: Dict[str, Tuple[str, List[str]]] = {}
+    variants: dict[str, tuple[str, list[str]]] = {}
     for name, ((first, last), swap) in NATIVE_REGIONS.items():
         if swap is not None:
             region = "".join(lines[first - 1 : last])
@@ -133,11 +133,11 @@ def native_variants() -> Dict[str, Tuple[str, List[str]]]:
     return variants
 
 
-def native_truths(rounds: Mapping[str, Sequence[Round]]) -> Dict[str, float]:
+def native_truths(rounds: Mapping[str, Sequence[Round]]) -> dict[str, float]:
     """Percent of each region's time spent in its native call: the loop's
     time less the loop without the call, median over rounds. A pure-Python
     region's is 0."""
-    truths: Dict[str, float] = {}
+    truths: dict[str, float] = {}
     for name, (_lines, swap) in NATIVE_REGIONS.items():
         if swap is None:
             truths[name] = 0.0
@@ -146,7 +146,7 @@ def native_truths(rounds: Mapping[str, Sequence[Round]]) -> Dict[str, float]:
     return truths
 
 
-def allocation_truths() -> Dict[int, float]:
+def allocation_truths() -> dict[int, float]:
     """MiB each allocating line of the allocation script allocates, as the
     script's own process counts them (sys.getsizeof, ndarray.nbytes)."""
     readout = ", ".join(f"{lineno}: {expression}" for lineno, expression in ALLOC_TRUTHS.items())

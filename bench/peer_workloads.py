@@ -10,7 +10,6 @@ with Python lines; the speed workloads are bench/run.py's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
 
 
 @dataclass(frozen=True)
@@ -22,13 +21,13 @@ class AblationLoop:
     """
 
     name: str
-    setup: List[str]
-    body: List[str]
-    trivial: List[str]
+    setup: list[str]
+    body: list[str]
+    trivial: list[str]
     profiled_iterations: int
     truth_iterations: int
 
-    def loop(self, body: List[str], iterations: int) -> str:
+    def loop(self, body: list[str], iterations: int) -> str:
         """The `for` statement alone, with ``body``."""
         return f"for i in range({iterations}):\n" + "".join(f"    {line}\n" for line in body)
 
@@ -42,7 +41,7 @@ class AblationLoop:
         return len(self.setup) + 1
 
     @property
-    def body_linenos(self) -> List[int]:
+    def body_linenos(self) -> list[int]:
         """The script lines of the body, in order."""
         return [self.for_lineno + 1 + j for j in range(len(self.body))]
 
@@ -88,7 +87,7 @@ for j in range(1_500_000):
 """
 NATIVE_SETUP_LINES = 3  # the lines before the first loop: set-up, not measured
 # region name: ((first line, last line), (native line text, trivial replacement) or None)
-NATIVE_REGIONS: Dict[str, Tuple[Tuple[int, int], Tuple[str, str] | None]] = {
+NATIVE_REGIONS: dict[str, tuple[tuple[int, int], tuple[str, str] | None]] = {
     "np.sort loop": ((4, 5), ("ys = np.sort(xs)", "ys = xs")),
     "matmul loop": ((6, 7), ("p = m @ m", "p = m")),
     "pure-Python loop": ((9, 10), None),

@@ -21,9 +21,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Callable, Dict, List, Optional, Tuple
 
 import peer_errors
 import peer_truth
@@ -56,12 +56,12 @@ NOT_APPLICABLE = {
 class Cell:
     """One tool's figures for one column: per-run values, or why there are none."""
 
-    runs: Dict[str, List[float]] = field(default_factory=dict)  # workload -> values
+    runs: dict[str, list[float]] = field(default_factory=dict)  # workload -> values
     # Set when the cell has no figure to give (n/a, or the tool cannot run
     # here); nothing more is tried for it.
-    reason: Optional[str] = None
-    failures: List[str] = field(default_factory=list)
-    detail: List[object] = field(default_factory=list)
+    reason: str | None = None
+    failures: list[str] = field(default_factory=list)
+    detail: list[object] = field(default_factory=list)
     _failures_in_a_row: int = 0
 
     def add(self, workload: str, value: float, detail: object) -> None:
@@ -84,16 +84,16 @@ class Bench:
     def __init__(self, args: argparse.Namespace, workdir: str) -> None:
         self.args = args
         self.workdir = workdir
-        self.cells: Dict[str, Dict[str, Cell]] = {t: {c: Cell() for c in COLUMNS} for t in TOOLS}
+        self.cells: dict[str, dict[str, Cell]] = {t: {c: Cell() for c in COLUMNS} for t in TOOLS}
         for (tool, column), reason in NOT_APPLICABLE.items():
             self.cells[tool][column].reason = f"n/a: {reason}"
-        self.truths: Dict[str, object] = {}
-        self.batches: Dict[str, List[List[peer_truth.Round]]] = {}
-        self.kernel_batches: Dict[str, List[List[peer_truth.Round]]] = {}
-        self.truth_noise: Dict[str, float] = {}
-        self.reports: List[Tuple[str, str, str, LineReport]] = []
-        self.peers: Optional[PeerTools] = None
-        self.kernel: Optional[LabKernel] = None
+        self.truths: dict[str, object] = {}
+        self.batches: dict[str, list[list[peer_truth.Round]]] = {}
+        self.kernel_batches: dict[str, list[list[peer_truth.Round]]] = {}
+        self.truth_noise: dict[str, float] = {}
+        self.reports: list[tuple[str, str, str, LineReport]] = []
+        self.peers: PeerTools | None = None
+        self.kernel: LabKernel | None = None
 
     # -- set-up -------------------------------------------------------------
 
@@ -166,7 +166,7 @@ class Bench:
         for repeat in range(self.args.repeats):
             log(f"accuracy, run {repeat + 1} of {self.args.repeats}: truth timings, then the tools")
             self.time_truths(self.args.truth_rounds)
-            runs: List[Tuple[str, str, str, Callable[[], LineReport]]] = []
+            runs: list[tuple[str, str, str, Callable[[], LineReport]]] = []
             for workload in ABLATION_LOOPS:
                 text, path = workload.script(), self.script(workload.name, workload.script())
                 runs += [
@@ -205,22 +205,23 @@ class Bench:
         if len(self.batches.get(ABLATION_LOOPS[0].name, [])) > 1:
             for name, w in loops.items():
                 self.truth_noise[name] = max(
-                    abs(peer_truth.ablation_truths(w, batch)[n] - line_truths[name][n])
-                    for batch in self.batches[name] for n in w.body_linenos
+                    abs(peer_truth.ablation_truths(w, batch)[n] - line_truths[name][n]) for batch in self.batches[name] for n in w.body_linenos
                 )
             for name in peer_truth.native_variants():
-                self.truth_noise[name] = max(
-                    abs(peer_truth.native_truths({**pooled, name: batch})[name] - native_truths[name])
-                    for batch in self.batches[name]
-                )
+                self.truth_noise[name] = max(abs(peer_truth.native_truths({**pooled, name: batch})[name] - native_truths[name]) for batch in self.batches[name])
         alloc_truths = peer_truth.allocation_truths()
         kernel_truths = {
             name: peer_truth.ablation_truths(w, [r for batch in self.kernel_batches[name] for r in batch])
             for name, w in loops.items()
             if self.kernel_batches.get(name)
         }
-        self.truths = {"lines": line_truths, "lines in scalene-lab's kernel": kernel_truths, "native": native_truths,
-                       "allocation": alloc_truths, "largest batch deviation (pts)": self.truth_noise}
+        self.truths = {
+            "lines": line_truths,
+            "lines in scalene-lab's kernel": kernel_truths,
+            "native": native_truths,
+            "allocation": alloc_truths,
+            "largest batch deviation (pts)": self.truth_noise,
+        }
         log(f"truths: {json.dumps(self.truths, default=lambda v: round(v, 2))}")
         for tool, column, workload, report in self.reports:
             error: float
@@ -237,7 +238,7 @@ class Bench:
                 error, detail = peer_errors.allocation_error(report, alloc_truths)
             self.cells[tool][column].add(workload, error, detail)
 
-    def _scalene(self, path: str, options: List[str]) -> LineReport:
+    def _scalene(self, path: str, options: list[str]) -> LineReport:
         return scalene_cli.profile(self._peers(), path, options)
 
     def _py_spy(self, path: str, rate_hz: int) -> LineReport:
@@ -263,7 +264,7 @@ class Bench:
         for name, body in SPEED_WORKLOADS.items():
             path = self.script(f"speed_{name.replace('-', '_')}", f"{SPEED_SETUP}\n{body}\n")
             lab = self._lab_timed
-            runs: Dict[str, Callable[[], float]] = {
+            runs: dict[str, Callable[[], float]] = {
                 "plain": partial(self._timed_plain, path),
                 "lab-plain": partial(lab, body),
                 "scalene-lab/slowdown-cpu": partial(lab, f"%%scalene --cpu-only\n{body}"),
@@ -289,7 +290,7 @@ class Bench:
                     if base is not None and self.cells[tool][column].reason is None:
                         self.cells[tool][column].add(name, wall / base, {"wall_s": wall, "unprofiled_s": base})
 
-    def _time_one(self, runs: Dict[str, Callable[[], float]], key: str) -> Optional[float]:
+    def _time_one(self, runs: dict[str, Callable[[], float]], key: str) -> float | None:
         if "/" in key:
             tool, column = key.split("/")
             if self.cells[tool][column].reason is not None:
@@ -307,7 +308,7 @@ class Bench:
                             self.cells[tool][column].fail(f"unprofiled run failed: {problem}")
             return None
 
-    def _scalene_timed(self, path: str, options: List[str]) -> float:
+    def _scalene_timed(self, path: str, options: list[str]) -> float:
         return scalene_cli.timed(self._peers(), path, options)
 
     def _py_spy_timed(self, path: str) -> float:
@@ -382,7 +383,7 @@ def details(bench: Bench) -> str:
     """Per workload: each tool's median error or slowdown (the main table's worst or median of these)."""
     rows = ["| column | workload | " + " | ".join(LABELS[t] for t in TOOLS) + " |", "|" + " --- |" * (len(TOOLS) + 2)]
     for column in COLUMNS:
-        workloads: List[str] = []
+        workloads: list[str] = []
         for tool in TOOLS:
             workloads += [w for w in bench.cells[tool][column].runs if w not in workloads]
         for workload in workloads:
@@ -433,15 +434,26 @@ def main() -> int:
     print(f"\nTruth noise (largest distance in points of one batch's truth from the pooled truth): {noise}")
     print("\nPer workload, median (min-max) over runs:\n")
     print(details(bench))
-    print(f"\n{time.strftime('%Y-%m-%d')}, {elapsed / 60:.1f} min; accuracy: median of {args.repeats} run(s) "
-          f"per workload, truths median of {args.repeats * args.truth_rounds} rounds; speed: {args.rounds} rounds")
+    print(
+        f"\n{time.strftime('%Y-%m-%d')}, {elapsed / 60:.1f} min; accuracy: median of {args.repeats} run(s) "
+        f"per workload, truths median of {args.repeats * args.truth_rounds} rounds; speed: {args.rounds} rounds"
+    )
     out = args.json or os.path.join(HERE, "results", time.strftime("peers-%Y%m%d-%H%M%S.json"))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as handle:
-        json.dump({"args": vars(args), "elapsed_s": elapsed, "pins": PINS, "env": {k: bench_env()[k] for k in
-                   ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}, "truths": bench.truths,
-                   "cells": {t: {c: asdict(cell) for c, cell in cols.items()} for t, cols in bench.cells.items()}},
-                  handle, indent=1, default=str)
+        json.dump(
+            {
+                "args": vars(args),
+                "elapsed_s": elapsed,
+                "pins": PINS,
+                "env": {k: bench_env()[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")},
+                "truths": bench.truths,
+                "cells": {t: {c: asdict(cell) for c, cell in cols.items()} for t, cols in bench.cells.items()},
+            },
+            handle,
+            indent=1,
+            default=str,
+        )
     print(f"raw numbers: {os.path.relpath(out)}")
     return 0
 

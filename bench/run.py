@@ -20,7 +20,6 @@ import queue
 import statistics
 import sys
 import time
-from typing import Dict, List, Tuple
 
 from jupyter_client.manager import KernelManager
 
@@ -41,7 +40,7 @@ def np_work(size, reps):
     return float(a.sum())
 """
 
-WORKLOADS: Dict[str, str] = {
+WORKLOADS: dict[str, str] = {
     "pure-python": "r = py_work(8_000_000)",
     "numpy-heavy": "r = np_work(1200, 8)",
     "mixed": (
@@ -69,7 +68,7 @@ MODES = {
 }
 
 
-def run_cell(client, code: str, timeout: float = 600, silent: bool = False) -> Tuple[float, str]:
+def run_cell(client, code: str, timeout: float = 600, silent: bool = False) -> tuple[float, str]:
     """Execute ``code``; return the seconds until the kernel is idle again and its stdout."""
     started = time.perf_counter()
     msg_id = client.execute(code, store_history=not silent, silent=silent)
@@ -89,7 +88,7 @@ def run_cell(client, code: str, timeout: float = 600, silent: bool = False) -> T
             return time.perf_counter() - started, stdout
 
 
-def timed(client, code: str) -> Tuple[float, float]:
+def timed(client, code: str) -> tuple[float, float]:
     """(wall, kernel CPU) seconds of one cell."""
     run_cell(client, "import time as _bench_time; _bench_cpu = _bench_time.process_time()", silent=True)
     wall, _ = run_cell(client, code)
@@ -105,7 +104,7 @@ def main() -> int:
     args = parser.parse_args()
 
     modes = list(MODES) if args.mode == "all" else [args.mode]
-    results: Dict[str, Dict[str, Dict[str, List[Tuple[float, float]]]]] = {}
+    results: dict[str, dict[str, dict[str, list[tuple[float, float]]]]] = {}
     for mode in modes:
         kernel, magic = MODES[mode]
         manager = KernelManager(kernel_name=kernel)
@@ -121,8 +120,8 @@ def main() -> int:
             run_cell(client, "%load_ext scalene_lab\n" + SETUP)
             results[mode] = {}
             for name, body in WORKLOADS.items():
-                plain: List[Tuple[float, float]] = []
-                profiled: List[Tuple[float, float]] = []
+                plain: list[tuple[float, float]] = []
+                profiled: list[tuple[float, float]] = []
                 run_cell(client, body)  # warm-up: imports, caches, BLAS threads
                 run_cell(client, f"{magic}\n{body}")
                 for round_ in range(args.rounds):
@@ -143,12 +142,12 @@ def main() -> int:
     return 0
 
 
-def report(title: str, results: Dict[str, Dict[str, List[Tuple[float, float]]]]) -> None:
+def report(title: str, results: dict[str, dict[str, list[tuple[float, float]]]]) -> None:
     """Print one mode's table (Markdown, as the README shows it)."""
     print(f"\n{title}\n")
     print("| workload | unprofiled wall (median s) | wall ratio median (min-max) | CPU ratio median (min-max) |")
     print("| --- | --- | --- | --- |")
-    medians: Dict[int, List[float]] = {0: [], 1: []}
+    medians: dict[int, list[float]] = {0: [], 1: []}
     for name, times in results.items():
         cells = []
         for which in (0, 1):

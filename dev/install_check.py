@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from typing import Any, Dict, List
+from typing import Any
 
 MIME = "application/vnd.scalene.profile+json"
 CELL = "%%scalene --memory\nblocks = [bytearray(1_000_000) for _ in range(64)]\ntotal = sum(len(b) for b in blocks)\n"
@@ -89,7 +89,7 @@ def check_page_loads_extension(app: str, page: str) -> None:
             log.seek(0)
             say(False, f"jupyter {app}: no page at /{page} (server exit {server.poll()}): {log.read()[-1500:]}")
         found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', html, re.S)
-        config: Dict[str, Any] = json.loads(found.group(1)) if found else {}
+        config: dict[str, Any] = json.loads(found.group(1)) if found else {}
         names = [ext.get("name") for ext in config.get("federated_extensions", [])]
         disabled = config.get("disabledExtensions", [])
         loaded = "scalene-lab" in names and not any(str(d).startswith("scalene-lab") for d in disabled)
@@ -102,7 +102,7 @@ def check_page_loads_extension(app: str, page: str) -> None:
             server.kill()
 
 
-def profile_in(kernel_name: str) -> Dict[str, Any]:
+def profile_in(kernel_name: str) -> dict[str, Any]:
     """Run the memory cell under %%scalene in a new ``kernel_name`` kernel; the profile it shows."""
     from jupyter_client.manager import KernelManager
 
@@ -114,8 +114,8 @@ def profile_in(kernel_name: str) -> Dict[str, Any]:
         client.wait_for_ready(timeout=90)
         for code in ("%load_ext scalene_lab", CELL):
             msg_id = client.execute(code)
-            profile: Dict[str, Any] = {}
-            errors: List[str] = []
+            profile: dict[str, Any] = {}
+            errors: list[str] = []
             while True:
                 try:
                     message = client.get_iopub_msg(timeout=120)
@@ -141,8 +141,10 @@ def check_kernel(kernel_name: str, attach_mode: str) -> None:
     """A profile with memory, attached the expected way, with the cell's bytes on its line."""
     profile = profile_in(kernel_name)
     notebook = profile.get("notebook", {})
-    say(profile.get("memory") is True and notebook.get("attach_mode") == attach_mode,
-        f"{kernel_name} (Python {sys.version.split()[0]}): memory profiled by {notebook.get('attach_mode')!r}, expected {attach_mode!r}")
+    say(
+        profile.get("memory") is True and notebook.get("attach_mode") == attach_mode,
+        f"{kernel_name} (Python {sys.version.split()[0]}): memory profiled by {notebook.get('attach_mode')!r}, expected {attach_mode!r}",
+    )
     lines = [line for record in profile.get("files", {}).values() for line in record.get("lines", [])]
     allocated = max((line.get("n_malloc_mb", 0.0) for line in lines if "bytearray" in line.get("line", "")), default=0.0)
     say(allocated > 30, f"{kernel_name}: the allocating line shows {allocated:.1f} MB (64 MB allocated)")
@@ -173,7 +175,8 @@ def main() -> None:
         check_page_loads_extension("lab", "lab")
         check_page_loads_extension("notebook", "tree")
     check_kernel("python3", "hot-attach")
-    installed = subprocess.run([os.path.join(os.path.dirname(sys.executable), "scalene-lab"), "kernelspec", "install", "--sys-prefix"], capture_output=True, text=True)
+    command = os.path.join(os.path.dirname(sys.executable), "scalene-lab")
+    installed = subprocess.run([command, "kernelspec", "install", "--sys-prefix"], capture_output=True, text=True)
     say(installed.returncode == 0, f"scalene-lab kernelspec install --sys-prefix: {(installed.stdout + installed.stderr).strip()}")
     check_kernel("scalene-python3", "preload")
 

@@ -33,22 +33,10 @@ CELLS = {
     "markup": "%%scalene\nlabel = '<img src=x onerror=alert(1)>'  # <script>alert(2)</script>\nbusy(1_500_000)",
     "scrun": "%scrun busy(2_000_000)",
     "memory": (
-        "%%scalene --memory\n"
-        "big = np.ones(100 * 1000 * 1000 // 8)\n"
-        "names = [str(i) * 3 for i in range(500_000)]\n"
-        "copy = big.copy()\n"
-        "del big\n"
-        "busy(500_000)"
+        "%%scalene --memory\nbig = np.ones(100 * 1000 * 1000 // 8)\nnames = [str(i) * 3 for i in range(500_000)]\ncopy = big.copy()\ndel big\nbusy(500_000)"
     ),
     # Scalene's `stacks`: the sampled call stacks, cells named In [N].
-    "stacks": (
-        "%%scalene --cpu-only --stacks\n"
-        "def outer(n):\n"
-        "    return busy(n) + busy(n // 2)\n"
-        "outer(1_500_000)\n"
-        "a = np.random.rand(900, 900)\n"
-        "b = a @ a"
-    ),
+    "stacks": ("%%scalene --cpu-only --stacks\ndef outer(n):\n    return busy(n) + busy(n // 2)\nouter(1_500_000)\na = np.random.rand(900, 900)\nb = a @ a"),
     # 20,003 lines, three of them sampled: the bounded output (gap rows).
     "long": (
         "%%scalene --cpu-only\n"

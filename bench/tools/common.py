@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional
 
 # BLAS and OpenMP pools start one thread per core. On a 2-core machine that
 # turns a matrix product's CPU time into more than its wall time, and then no
@@ -25,7 +25,7 @@ SINGLE_THREADED = {
 }
 
 
-def bench_env(extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+def bench_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment every profiled or unprofiled run gets."""
     env = dict(os.environ)
     env.update(SINGLE_THREADED)
@@ -62,21 +62,19 @@ class LineStats:
 class LineReport:
     """One profiled run of a script: its lines, and what the tool can tell."""
 
-    lines: Dict[int, LineStats] = field(default_factory=dict)
+    lines: dict[int, LineStats] = field(default_factory=dict)
     # False for tools that only count samples (py-spy): their Python and
     # native time are one number, kept in ``python``.
     splits_native: bool = True
     wall_s: float = 0.0
 
 
-def run_command(argv: List[str], cwd: str, timeout: float = 600) -> float:
+def run_command(argv: list[str], cwd: str, timeout: float = 600) -> float:
     """Run ``argv`` to completion; return its wall seconds, or raise
     ToolUnavailable with the end of its output when it fails."""
     started = time.perf_counter()
     try:
-        done = subprocess.run(
-            argv, cwd=cwd, env=bench_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout
-        )
+        done = subprocess.run(argv, cwd=cwd, env=bench_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
     except FileNotFoundError as missing:
         raise ToolUnavailable(f"not installed: {missing.filename}") from None
     except subprocess.TimeoutExpired:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from jupyter_client.manager import KernelManager
 
@@ -31,11 +31,11 @@ class LabKernel:
         self.client.wait_for_ready(timeout=60)
         self.run("%load_ext scalene_lab")
 
-    def run(self, code: str, timeout: float = 600) -> List[Dict[str, Any]]:
+    def run(self, code: str, timeout: float = 600) -> list[dict[str, Any]]:
         """Execute one cell; return its display_data bundles (raise on error)."""
         msg_id = self.client.execute(code)
-        displays: List[Dict[str, Any]] = []
-        error: Optional[str] = None
+        displays: list[dict[str, Any]] = []
+        error: str | None = None
         while True:
             try:
                 message = self.client.get_iopub_msg(timeout=timeout)

@@ -22,8 +22,7 @@ def profile(tools: PeerTools, script: str) -> LineReport:
     workdir = os.path.dirname(script)
     capture = os.path.join(workdir, "memray.bin")
     wall = run_command([tools.memray, "run", "-q", "-f", "-o", capture, script], cwd=workdir)
-    done = subprocess.run([tools.python, READER, capture, script], env=bench_env(), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE)
+    done = subprocess.run([tools.python, READER, capture, script], env=bench_env(), capture_output=True)
     os.unlink(capture)
     if done.returncode != 0:
         raise ToolUnavailable(f"reading memray's capture failed: {done.stderr.decode(errors='replace')[-200:]}")

@@ -13,7 +13,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from importlib.metadata import version
-from typing import List
 
 from tools.common import ToolUnavailable
 
@@ -36,7 +35,7 @@ class PeerTools:
     memray: str
 
 
-def _requirements() -> List[str]:
+def _requirements() -> list[str]:
     return [*PINS, f"numpy=={version('numpy')}"]
 
 

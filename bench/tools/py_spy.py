@@ -11,15 +11,13 @@ see native frames at all), so it is compared on line attribution only.
 from __future__ import annotations
 
 import os
-from typing import List
 
 from tools.common import LineReport, LineStats, ToolUnavailable, run_command
 from tools.peers_venv import PeerTools
 
 
-def _command(tools: PeerTools, script: str, outfile: str, options: List[str]) -> List[str]:
-    return [tools.py_spy, "record", "--format", "raw", "--full-filenames", "-o", outfile, *options, "--",
-            tools.python, script]
+def _command(tools: PeerTools, script: str, outfile: str, options: list[str]) -> list[str]:
+    return [tools.py_spy, "record", "--format", "raw", "--full-filenames", "-o", outfile, *options, "--", tools.python, script]
 
 
 def profile(tools: PeerTools, script: str, rate: int) -> LineReport:

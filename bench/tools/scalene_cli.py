@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import List
 
 from tools.common import LineReport, LineStats, ToolUnavailable, run_command
 from tools.peers_venv import PeerTools
 
 
-def profile(tools: PeerTools, script: str, options: List[str]) -> LineReport:
+def profile(tools: PeerTools, script: str, options: list[str]) -> LineReport:
     """Run ``scalene run -o X.json OPTIONS script`` and return the script's lines."""
     workdir = os.path.dirname(script)
     outfile = os.path.join(workdir, "scalene-profile.json")
@@ -36,7 +35,7 @@ def profile(tools: PeerTools, script: str, options: List[str]) -> LineReport:
     return report
 
 
-def timed(tools: PeerTools, script: str, options: List[str]) -> float:
+def timed(tools: PeerTools, script: str, options: list[str]) -> float:
     """Wall seconds of one ``scalene run`` of ``script`` (profile discarded)."""
     workdir = os.path.dirname(script)
     outfile = os.path.join(workdir, "scalene-profile.json")

@@ -7,7 +7,7 @@ JupyterLab extension does this silently in every Python kernel it starts).
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Dict, List
+from typing import Any
 
 try:
     # One version source: lab-extension/package.json, read by the build.
@@ -30,6 +30,6 @@ def unload_ipython_extension(ipython: Any) -> None:
     unload(ipython)
 
 
-def _jupyter_labextension_paths() -> List[Dict[str, str]]:
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where JupyterLab finds the prebuilt lab extension of this package."""
     return [{"src": "labextension", "dest": "scalene-lab"}]

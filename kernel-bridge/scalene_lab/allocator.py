@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import glob
-import struct
 import os
+import struct
 import sys
-from typing import List, Optional, Tuple
 
 from .fault_points import reached
 
@@ -88,7 +87,7 @@ _STACK_LAYOUTS = [struct.Struct("=" + "Qi4x" * depth) for depth in range(MAX_FRA
 
 # One drained record: the header fields, then the stack as a flat tuple
 # (code address, instruction index, code address, instruction index, ...).
-RawRecord = Tuple[int, int, int, int, int, int, int, int, int, int, int, int, Tuple[int, ...]]
+RawRecord = tuple[int, int, int, int, int, int, int, int, int, int, int, int, tuple[int, ...]]
 
 
 class PythonLayout(ctypes.Structure):
@@ -163,7 +162,7 @@ class _PyAllocator(ctypes.Structure):
     ]
 
 
-def library_path() -> Optional[str]:
+def library_path() -> str | None:
     """Where the built library is: preloaded, $SCALENE_LAB_ALLOCATOR, the package, or the source tree."""
     preloaded = _preloaded_path()
     if preloaded:
@@ -176,7 +175,7 @@ def library_path() -> Optional[str]:
     return next((os.path.realpath(p) for p in candidates if os.path.exists(p)), None)
 
 
-def source_checkout() -> Optional[str]:
+def source_checkout() -> str | None:
     """The root of the source checkout this package runs from, or None when it
     is an installed package (a wheel): a checkout has ``native/binding.gyp``
     two levels above the package, beside the build library_path() looks for."""
@@ -184,7 +183,7 @@ def source_checkout() -> Optional[str]:
     return root if os.path.isfile(os.path.join(root, "native", "binding.gyp")) else None
 
 
-def build_hint() -> Optional[str]:
+def build_hint() -> str | None:
     """How to build the native library here: only a source checkout has the
     developer set-up script, so this is the one place that may name it; an
     installed package gets its library from the wheel instead (None)."""
@@ -202,13 +201,10 @@ def missing_library_reason() -> str:
         return f"the native allocator is not built in this source checkout: {hint}"
     # A supported platform (platform_reason() passed) without the library: pip
     # took a wheel or source build for this platform that carries none.
-    return (
-        "this installation has no native library: the wheel for this platform has none, "
-        f"only those for {SUPPORTED_PLATFORMS} have it"
-    )
+    return f"this installation has no native library: the wheel for this platform has none, only those for {SUPPORTED_PLATFORMS} have it"
 
 
-def _preloaded_path() -> Optional[str]:
+def _preloaded_path() -> str | None:
     """The library's path if it is mapped into this process: preloaded, or
     already loaded (a process keeps using the copy it has)."""
     try:
@@ -221,7 +217,7 @@ def _preloaded_path() -> Optional[str]:
     return None
 
 
-def platform_reason() -> Optional[str]:
+def platform_reason() -> str | None:
     """Why the native library cannot work on this platform or interpreter at all, or None."""
     if not sys.platform.startswith("linux"):
         return f"the native sampler needs Linux (this is {sys.platform})"
@@ -235,7 +231,7 @@ def platform_reason() -> Optional[str]:
     return None
 
 
-def unsupported_reason() -> Optional[str]:
+def unsupported_reason() -> str | None:
     """Why the native library (exact CPU sampling, memory) cannot work in this interpreter, or None."""
     reason = platform_reason()
     if reason is None and library_path() is None:
@@ -243,7 +239,7 @@ def unsupported_reason() -> Optional[str]:
     return reason
 
 
-def _libc_version() -> Tuple[str, str]:
+def _libc_version() -> tuple[str, str]:
     import platform
 
     name, version = platform.libc_ver()
@@ -253,7 +249,7 @@ def _libc_version() -> Tuple[str, str]:
 class NativeAllocator:
     """The loaded library (one per process)."""
 
-    _instance: Optional["NativeAllocator"] = None
+    _instance: NativeAllocator | None = None
 
     def __init__(self, path: str) -> None:
         # PyDLL: every call keeps the GIL, so nothing of ours runs beside
@@ -294,7 +290,7 @@ class NativeAllocator:
         self._drain_buffer = (Record * 512)()
         self.attached = False
         # Wrapper structs must outlive their installation: kept for the process.
-        self._wrappers: List[Tuple[int, int, _PyAllocator, _PyAllocator]] = []
+        self._wrappers: list[tuple[int, int, _PyAllocator, _PyAllocator]] = []
         api = ctypes.pythonapi
         api.PyMem_GetAllocator.argtypes = [ctypes.c_int, ctypes.c_void_p]
         api.PyMem_GetAllocator.restype = None
@@ -302,7 +298,7 @@ class NativeAllocator:
         api.PyMem_SetAllocator.restype = None
 
     @classmethod
-    def load(cls) -> "NativeAllocator":
+    def load(cls) -> NativeAllocator:
         """Load the library once; AllocatorUnavailable if this process cannot use it."""
         if cls._instance is None:
             reason = unsupported_reason()
@@ -354,9 +350,9 @@ class NativeAllocator:
             self.attached = False
             reached("teardown.got_restored")
 
-    def drain(self) -> List[RawRecord]:
+    def drain(self) -> list[RawRecord]:
         """Every pending record, oldest first."""
-        out: List[RawRecord] = []
+        out: list[RawRecord] = []
         buffer = self._drain_buffer
         raw = memoryview(buffer).cast("B")
         header = _HEADER.unpack_from
@@ -370,7 +366,7 @@ class NativeAllocator:
             if count < len(buffer):
                 return out
 
-    def still_live(self, pointers: List[int]) -> List[int]:
+    def still_live(self, pointers: list[int]) -> list[int]:
         """Those of ``pointers`` (sampled blocks) the native live table still
         holds: the others were freed, whether or not their free record came."""
         if not pointers:
@@ -447,4 +443,4 @@ def _pymalloc_pools_small_requests() -> bool:
 
 
 # Wrapper structs that stay installed inside another tool's chain.
-_PINNED: List[Tuple[_PyAllocator, _PyAllocator]] = []
+_PINNED: list[tuple[_PyAllocator, _PyAllocator]] = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dis
 from types import CodeType, FrameType
-from typing import Dict, List, Optional, Tuple
 
 _CALL_PREFIXES = ("CALL", "PRECALL")
 _CHECK_PREFIXES = _CALL_PREFIXES + ("JUMP_BACKWARD", "RESUME", "JUMP_ABSOLUTE", "YIELD_VALUE")
@@ -29,11 +28,11 @@ _HEAVY_PREFIXES = (
 _SCAN_LIMIT = 64
 
 # (offset, is_check, is_heavy, line, is_call) per instruction
-_Instruction = Tuple[int, bool, bool, int, bool]
+_Instruction = tuple[int, bool, bool, int, bool]
 
 
-def _instructions(code: CodeType) -> List[_Instruction]:
-    result: List[_Instruction] = []
+def _instructions(code: CodeType) -> list[_Instruction]:
+    result: list[_Instruction] = []
     line = code.co_firstlineno
     for ins in dis.get_instructions(code):
         positions = getattr(ins, "positions", None)
@@ -58,9 +57,9 @@ class CodeIndex:
     """Per-code-object caches, built lazily from the signal handler."""
 
     def __init__(self) -> None:
-        self._code: Dict[CodeType, Tuple[List[_Instruction], Dict[int, int]]] = {}
+        self._code: dict[CodeType, tuple[list[_Instruction], dict[int, int]]] = {}
 
-    def _lookup(self, code: CodeType) -> Tuple[List[_Instruction], Dict[int, int]]:
+    def _lookup(self, code: CodeType) -> tuple[list[_Instruction], dict[int, int]]:
         entry = self._code.get(code)
         if entry is None:
             instructions = _instructions(code)
@@ -74,7 +73,7 @@ class CodeIndex:
         position = index.get(frame.f_lasti)
         return position is not None and instructions[position][4]
 
-    def deferred_line(self, frame: FrameType) -> Optional[int]:
+    def deferred_line(self, frame: FrameType) -> int | None:
         """The line of the heavy operator a late sample should have landed on, if
         it is not the frame's current line."""
         instructions, index = self._lookup(frame.f_code)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from . import __version__
 from .render_text import render_text
 from .schema import validation_errors
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``scalene-lab`` command."""
     parser = argparse.ArgumentParser(prog="scalene-lab", description=__doc__)
     parser.add_argument("--version", action="version", version=f"scalene-lab {__version__}")
@@ -56,7 +56,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
-def _load(path: str) -> Dict[str, Any]:
+def _load(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
     if not isinstance(data, dict):

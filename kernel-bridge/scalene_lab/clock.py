@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Dict, Optional, Protocol
+from typing import Protocol
 
 
 class Clock(Protocol):
@@ -18,7 +18,7 @@ class Clock(Protocol):
     def process_cpu(self) -> float:
         """CPU time of the whole process, all threads."""
 
-    def thread_cpu_of(self, ident: int) -> Optional[float]:
+    def thread_cpu_of(self, ident: int) -> float | None:
         """CPU time of another live thread, by ``threading`` ident; None if unknown."""
 
 
@@ -26,7 +26,7 @@ class SystemClock:
     """The real clocks of this process."""
 
     def __init__(self) -> None:
-        self._clock_ids: Dict[int, int] = {}
+        self._clock_ids: dict[int, int] = {}
 
     def wall(self) -> float:
         """``time.perf_counter``."""
@@ -40,7 +40,7 @@ class SystemClock:
         """``time.process_time``."""
         return time.process_time()
 
-    def thread_cpu_of(self, ident: int) -> Optional[float]:
+    def thread_cpu_of(self, ident: int) -> float | None:
         """Per-thread CPU clock (Linux and other POSIX systems)."""
         try:
             clock_id = self._clock_ids.get(ident)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sysconfig
-from typing import Callable, Dict, Iterable, List, Tuple
+from collections.abc import Callable, Iterable
 
 from .options import ProfileOptions
 
@@ -36,7 +36,7 @@ def _normalise(path: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _system_roots() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+def _system_roots() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(standard-library roots, third-party package roots) of this interpreter.
 
     Computed once per process: resolving the paths (a stat per component)
@@ -49,10 +49,10 @@ def _system_roots() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     return tuple(sorted(stdlib)), tuple(sorted(third))
 
 
-def _kernel_roots() -> Tuple[str, ...]:
+def _kernel_roots() -> tuple[str, ...]:
     import importlib.util
 
-    locations: List[str] = []
+    locations: list[str] = []
     for name in _KERNEL_PACKAGES:
         try:
             spec = importlib.util.find_spec(name)
@@ -64,7 +64,7 @@ def _kernel_roots() -> Tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=4)
-def _resolved_roots(locations: Tuple[str, ...]) -> Tuple[str, ...]:
+def _resolved_roots(locations: tuple[str, ...]) -> tuple[str, ...]:
     # Keyed by the packages' locations, so a package installed or imported
     # later is still found, while each profiled cell stops paying a realpath
     # (a stat per path component) for each of them.
@@ -79,7 +79,7 @@ class CodeFilter:
         self._is_cell = is_cell
         self._stdlib, self._third_party = _system_roots()
         self._kernel = _kernel_roots()
-        self._cache: Dict[str, bool] = {}
+        self._cache: dict[str, bool] = {}
 
     def __call__(self, filename: str) -> bool:
         """True when samples in ``filename`` are charged to it (hot path)."""

@@ -24,7 +24,8 @@ import time
 import types
 import weakref
 from array import array
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 # Opcodes whose instruction calls something: a frame stopped at one (with no
 # newer Python frame above it) is inside a function that is not bytecode.
@@ -71,11 +72,11 @@ _searched = False  # whether this process has had its first collector search
 
 # Process-wide, weakly held: every code object a search found, by address,
 # and the facts (line per code unit, call instructions) worked out for one.
-_KNOWN: Dict[int, "weakref.ReferenceType[types.CodeType]"] = {}
-_FACTS: Dict[int, Tuple["weakref.ReferenceType[types.CodeType]", "array[int]", bytes]] = {}
+_KNOWN: dict[int, weakref.ReferenceType[types.CodeType]] = {}
+_FACTS: dict[int, tuple[weakref.ReferenceType[types.CodeType], array[int], bytes]] = {}
 
 
-def _alive(address: int) -> Optional[types.CodeType]:
+def _alive(address: int) -> types.CodeType | None:
     """The code object a search found at ``address``, if it is still alive."""
     ref = _KNOWN.get(address)
     return ref() if ref is not None else None
@@ -120,7 +121,7 @@ class CodeInfo:
 
 def _with_nested(codes: Iterable[types.CodeType]) -> Iterator[types.CodeType]:
     stack = list(codes)
-    seen: Set[int] = set()
+    seen: set[int] = set()
     while stack:
         code = stack.pop()
         if id(code) in seen:
@@ -134,9 +135,9 @@ class CodeTable:
     """Resolves code addresses for one run and caches what it learns."""
 
     def __init__(self, roots: Iterable[types.CodeType] = ()) -> None:
-        self._infos: Dict[int, CodeInfo] = {}
-        self._missing: Set[int] = set()
-        self._complete: Set[Tuple[int, ...]] = set()
+        self._infos: dict[int, CodeInfo] = {}
+        self._missing: set[int] = set()
+        self._complete: set[tuple[int, ...]] = set()
         self.unresolved = 0
         for code in _with_nested(roots):
             self.info(code)
@@ -159,7 +160,7 @@ class CodeTable:
             self._missing.discard(id(code))
         return found
 
-    def lookup(self, address: int) -> Optional[CodeInfo]:
+    def lookup(self, address: int) -> CodeInfo | None:
         """The code object at ``address`` if it is known to be alive; else None."""
         found = self._infos.get(address)
         if found is None:
@@ -168,12 +169,12 @@ class CodeTable:
                 found = self.info(code)
         return found
 
-    def resolve(self, addresses: Tuple[int, ...]) -> None:
+    def resolve(self, addresses: tuple[int, ...]) -> None:
         """Learn the code objects behind ``addresses`` that are not known yet."""
         if addresses in self._complete:
             return
         infos = self._infos
-        wanted: Set[int] = set()
+        wanted: set[int] = set()
         for address in addresses:
             if address not in infos:
                 code = _alive(address)
@@ -200,7 +201,7 @@ class CodeTable:
                 self._missing |= wanted
                 self.unresolved = len(self._missing)
 
-    def _learn(self, wanted: Set[int], codes: Iterable[types.CodeType]) -> None:
+    def _learn(self, wanted: set[int], codes: Iterable[types.CodeType]) -> None:
         for code in codes:
             if id(code) in wanted:
                 self.info(code)
@@ -209,18 +210,18 @@ class CodeTable:
                     return
 
 
-def _forget(table: Dict[int, Any], address: int, ref: "weakref.ReferenceType[types.CodeType]") -> None:
+def _forget(table: dict[int, Any], address: int, ref: weakref.ReferenceType[types.CodeType]) -> None:
     """A remembered code object died: drop its entry (unless the address was reused)."""
     entry = table.get(address)
     if entry is ref or (isinstance(entry, tuple) and entry[0] is ref):
         del table[address]
 
 
-def _weak(code: types.CodeType, table: Dict[int, Any]) -> "weakref.ReferenceType[types.CodeType]":
+def _weak(code: types.CodeType, table: dict[int, Any]) -> weakref.ReferenceType[types.CodeType]:
     """A weak reference to ``code`` that removes its entry from ``table`` when it dies."""
     address = id(code)
 
-    def drop(ref: "weakref.ReferenceType[types.CodeType]") -> None:
+    def drop(ref: weakref.ReferenceType[types.CodeType]) -> None:
         _forget(table, address, ref)
 
     return weakref.ref(code, drop)
@@ -235,14 +236,14 @@ def _remember_all(codes: Iterable[types.CodeType]) -> None:
 
 def _stack_codes() -> Iterator[types.CodeType]:
     for top in list(sys._current_frames().values()):
-        frame: Optional[types.FrameType] = top
+        frame: types.FrameType | None = top
         while frame is not None:
             yield frame.f_code
             frame = frame.f_back
 
 
 def _collector_codes() -> Iterator[types.CodeType]:
-    roots: List[types.CodeType] = []
+    roots: list[types.CodeType] = []
     for obj in gc.get_objects():
         if isinstance(obj, types.FunctionType):
             roots.append(obj.__code__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Dict
+from typing import Any
 
 from .options import ProfileOptions
 from .output_bounds import fit
@@ -14,14 +14,14 @@ from .render_html import render_html
 from .render_text import render_text
 
 
-def unbounded_bundle(profile: Dict[str, Any], view: str = "html") -> Dict[str, Any]:
+def unbounded_bundle(profile: dict[str, Any], view: str = "html") -> dict[str, Any]:
     """The three entries rendered from the whole ``profile``, before any cap."""
     text = render_text(profile)
     html = render_html(profile, as_text=text if view == "cli" else None)
     return {PROFILE_MIME: profile, "text/html": html, "text/plain": text}
 
 
-def bundle(profile: Dict[str, Any], view: str = "html") -> Dict[str, Any]:
+def bundle(profile: dict[str, Any], view: str = "html") -> dict[str, Any]:
     """The MIME bundle: the profile object, static HTML and an aligned text table.
 
     Every entry stays under its cap in output_bounds.py (the notebook saves
@@ -31,14 +31,14 @@ def bundle(profile: Dict[str, Any], view: str = "html") -> Dict[str, Any]:
     return fit(profile, lambda shown: unbounded_bundle(shown, view))
 
 
-def write_outfile(profile: Dict[str, Any], path: str) -> None:
+def write_outfile(profile: dict[str, Any], path: str) -> None:
     """Write the profile as JSON (Scalene's own viewer can open it)."""
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(profile, handle, indent=1)
         handle.write("\n")
 
 
-def publish(profile: Dict[str, Any], options: ProfileOptions) -> None:
+def publish(profile: dict[str, Any], options: ProfileOptions) -> None:
     """Show the profile in the cell's output; write ``--outfile`` if given.
 
     The file gets the whole profile; only the notebook's copy is capped.

@@ -18,7 +18,8 @@ import os
 import platform
 import re
 import sys
-from typing import Any, Callable, Dict, List, NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from . import __version__, allocator
 from .kernelspec import DISPLAY_NAME, NAME
@@ -44,10 +45,27 @@ _NEEDS_LIBRARY = f"needs the native library, which is not available here (see th
 # Every function of native/src/api.cpp this version calls: a library that
 # lacks one is another version's build, and NativeAllocator would fail on it.
 _EXPORTS = (
-    "sl_set_python_layout", "sl_begin_run", "sl_end_run", "sl_probe_stack", "sl_cpu_start", "sl_cpu_stop",
-    "sl_cpu_running", "sl_cpu_set_threads", "sl_set_profiler_busy", "sl_attach", "sl_preloaded",
-    "sl_set_sampling", "sl_detach", "sl_drain", "sl_live_filter", "sl_get_stats", "sl_wrap_python_allocator",
-    "sl_set_small_requests_pooled", "sl_release_python_allocator", "sl_signal_is_free", "sl_attached",
+    "sl_set_python_layout",
+    "sl_begin_run",
+    "sl_end_run",
+    "sl_probe_stack",
+    "sl_cpu_start",
+    "sl_cpu_stop",
+    "sl_cpu_running",
+    "sl_cpu_set_threads",
+    "sl_set_profiler_busy",
+    "sl_attach",
+    "sl_preloaded",
+    "sl_set_sampling",
+    "sl_detach",
+    "sl_drain",
+    "sl_live_filter",
+    "sl_get_stats",
+    "sl_wrap_python_allocator",
+    "sl_set_small_requests_pooled",
+    "sl_release_python_allocator",
+    "sl_signal_is_free",
+    "sl_attached",
 )
 
 
@@ -62,7 +80,7 @@ class Finding(NamedTuple):
         """``ok   item: detail`` or ``no   item: detail``."""
         return f"{'ok' if self.ok else 'no':<4} {self.item}: {self.detail}"
 
-    def as_json(self) -> Dict[str, Any]:
+    def as_json(self) -> dict[str, Any]:
         """The finding as ``{"item", "ok", "detail"}``."""
         return {"item": self.item, "ok": self.ok, "detail": self.detail}
 
@@ -113,7 +131,7 @@ def check_library() -> Finding:
     return Finding(LIBRARY, True, f"{path} ({_library_origin(path)}; loads)")
 
 
-def load_problem(path: str) -> Optional[str]:
+def load_problem(path: str) -> str | None:
     """Why the library at ``path`` does not load into this process, or None.
 
     Loading runs none of its hooks: with RTLD_LOCAL its malloc family stays out
@@ -198,7 +216,7 @@ def check_hot_attach() -> Finding:
 # -- Jupyter ------------------------------------------------------------------------
 
 
-def check_preload_kernel(spec_dir: Optional[str] = None) -> Finding:
+def check_preload_kernel(spec_dir: str | None = None) -> Finding:
     """The "Python 3 (Scalene)" kernelspec: installed, and preloading a library that exists and is this package's.
 
     ``spec_dir`` checks that kernelspec directory instead of the one Jupyter finds."""
@@ -219,7 +237,7 @@ def check_preload_kernel(spec_dir: Optional[str] = None) -> Finding:
     return Finding(PRELOAD_KERNEL, True, f"{_KERNEL} installed at {spec_dir}, {_preload_summary(spec_dir)}")
 
 
-def kernelspec_problem(spec_dir: str) -> Optional[str]:
+def kernelspec_problem(spec_dir: str) -> str | None:
     """What is wrong with the preload kernelspec in ``spec_dir``, or None."""
     try:
         with open(os.path.join(spec_dir, "kernel.json"), encoding="utf-8") as handle:
@@ -309,7 +327,7 @@ def _has_package_json(place: str) -> bool:
     return os.path.isfile(os.path.join(place, LAB_EXTENSION_NAME, "package.json"))
 
 
-def _lab_extension_package(found: str) -> "tuple[Optional[str], str]":
+def _lab_extension_package(found: str) -> tuple[str | None, str]:
     """(what is wrong with the extension's package.json or None, its version)."""
     try:
         with open(os.path.join(found, "package.json"), encoding="utf-8") as handle:
@@ -330,7 +348,7 @@ def _lab_extension_advice() -> str:
     return "reinstall: pip install --force-reinstall scalene-lab (its wheel puts the extension under share/jupyter/labextensions)"
 
 
-def disabled_extensions() -> Optional[Dict[str, bool]]:
+def disabled_extensions() -> dict[str, bool] | None:
     """JupyterLab's ``disabledExtensions`` page config, merged over every
     Jupyter config directory as JupyterLab merges it; None when unknown."""
     try:
@@ -346,7 +364,7 @@ def disabled_extensions() -> Optional[Dict[str, bool]]:
     return {str(name): bool(value) for name, value in disabled.items()} if isinstance(disabled, dict) else {}
 
 
-def _judge_enabled(where: str, disabled: Optional[Dict[str, bool]]) -> Finding:
+def _judge_enabled(where: str, disabled: dict[str, bool] | None) -> Finding:
     """The lab extension finding, given the page config's disabled extensions."""
     if disabled is None:
         return Finding(LAB_EXTENSION, True, f"{where}; enabled or not is unknown (jupyter_server not installed)")
@@ -375,7 +393,7 @@ def check_notebook() -> Finding:
     return Finding(NOTEBOOK, True, version)
 
 
-def _distribution_version(name: str) -> Optional[str]:
+def _distribution_version(name: str) -> str | None:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -432,7 +450,7 @@ def check_validation() -> Finding:
     return Finding(VALIDATION, True, f"available (jsonschema {version})")
 
 
-CHECKS: List[Callable[[], Finding]] = [
+CHECKS: list[Callable[[], Finding]] = [
     check_version,
     check_python,
     check_platform,
@@ -449,9 +467,9 @@ CHECKS: List[Callable[[], Finding]] = [
 ]
 
 
-def run_checks() -> "tuple[List[Finding], bool]":
+def run_checks() -> tuple[list[Finding], bool]:
     """Every check's finding, and whether any check itself failed (a bug here, not a finding)."""
-    findings: List[Finding] = []
+    findings: list[Finding] = []
     broken = False
     for check in CHECKS:
         try:

@@ -27,8 +27,9 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import CodeType
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any
 
 from .allocator import FLAG_BLOCKED, FLAG_TRUNCATED, WHERE_C_LIBRARY, WHERE_LIBRARY, CpuConfig, RawRecord
 from .code_table import CodeTable
@@ -36,7 +37,7 @@ from .stack_profile import StackCollector
 from .stacks import user_site
 from .stats import FunctionKey, LineKey, Share, TimeAccumulator, charge_line
 
-Place = Tuple[CodeType, int]  # a user line: its code object and line number
+Place = tuple[CodeType, int]  # a user line: its code object and line number
 
 
 # The kernel side drains at most this often (and whenever a quarter of the
@@ -60,8 +61,8 @@ class ExactCpuSampler:
         table: CodeTable,
         interval: float,
         is_user_file: Callable[[str], bool],
-        boundary: Optional[CodeType],
-        seed: Optional[int] = None,
+        boundary: CodeType | None,
+        seed: int | None = None,
     ) -> None:
         self._lib = lib
         self._table = table
@@ -71,30 +72,30 @@ class ExactCpuSampler:
         self._seed = seed if seed is not None else random.getrandbits(63)
         self._rng = random.Random(self._seed)
         self._ncpu = os.cpu_count() or 1
-        self.lines: Dict[LineKey, TimeAccumulator] = {}
-        self.functions: Dict[FunctionKey, TimeAccumulator] = {}
+        self.lines: dict[LineKey, TimeAccumulator] = {}
+        self.functions: dict[FunctionKey, TimeAccumulator] = {}
         self.total_time = 0.0
         self.samples = 0
         self.unattributed_time = 0.0
         self.profiler_time = 0.0
         self.handler_errors = 0
         self.invalid_stacks = 0
-        self.stacks: Optional[StackCollector] = None  # set for --stacks
+        self.stacks: StackCollector | None = None  # set for --stacks
         self.timer_description = ""
         self.start_wall = 0.0
         self.stop_wall = 0.0
         self._main_tid = 0
-        self._baseline: Set[int] = set()
-        self._registered: Optional[List[int]] = None
-        self._last_process_ns: Dict[int, int] = {}
+        self._baseline: set[int] = set()
+        self._registered: list[int] | None = None
+        self._last_process_ns: dict[int, int] = {}
         # Per thread: its previous sample's line (None: not the user's), and
         # whether it was native and whether the thread was blocked then.
-        self._previous: Dict[int, Tuple[Optional[Place], bool, bool]] = {}
+        self._previous: dict[int, tuple[Place | None, bool, bool]] = {}
         # Per instruction (code address, index): samples taken in the
         # interpreter and in other libraries there. A sample in the C library
         # is charged as the instruction's other samples say (a memcpy under
         # `a @ b` is numpy's, one under `s += c` the interpreter's).
-        self._votes: Dict[Tuple[int, int], List[int]] = {}
+        self._votes: dict[tuple[int, int], list[int]] = {}
         self._running = False
 
     @property
@@ -133,7 +134,7 @@ class ExactCpuSampler:
         array = (ctypes.c_int32 * max(1, len(tids)))(*tids)
         self._lib.sl_cpu_set_threads(array, len(tids))
 
-    def add(self, records: List[RawRecord]) -> None:
+    def add(self, records: list[RawRecord]) -> None:
         """Charge a batch of CPU records (from the drain)."""
         table = self._table
         votes = self._votes
@@ -199,7 +200,7 @@ class ExactCpuSampler:
             self._charge(cpu_place, Share(python_part, native_part, 0.0, util, core, when))
             self._charge(off_place, Share(0.0, 0.0, wall - cpu, util, core, when))
 
-    def _is_native(self, where: int, stack: Tuple[int, ...]) -> bool:
+    def _is_native(self, where: int, stack: tuple[int, ...]) -> bool:
         """Native time: in another library, at a call, or in the C library
         under an instruction whose other samples were mostly native."""
         if where == WHERE_LIBRARY:
@@ -212,7 +213,7 @@ class ExactCpuSampler:
             return tally is not None and tally[1] > tally[0]
         return False
 
-    def _charge(self, place: Optional[Place], share: Share) -> None:
+    def _charge(self, place: Place | None, share: Share) -> None:
         if share.total <= 0.0:
             return
         self.total_time += share.total

@@ -14,9 +14,8 @@ shipped code, so what is tested is what runs.
 from __future__ import annotations
 
 import signal
-from typing import List, Optional, Tuple
 
-STEPS: Tuple[str, ...] = (
+STEPS: tuple[str, ...] = (
     # set-up (session.py, allocator.py, sampler.py)
     "setup.enter",
     "setup.native_loaded",
@@ -58,8 +57,8 @@ STEPS: Tuple[str, ...] = (
 )
 
 # What a test asked for: (step, action, a step that must have been reached first).
-_plan: Optional[Tuple[str, str, Optional[str]]] = None
-_reached: Optional[List[str]] = None
+_plan: tuple[str, str, str | None] | None = None
+_reached: list[str] | None = None
 
 ACTIONS = ("raise", "signal", "error")
 
@@ -86,7 +85,7 @@ def reached(step: str) -> None:
         raise InjectedFault(f"injected at {step}")
 
 
-def inject(step: str, action: str, after: Optional[str] = None) -> None:
+def inject(step: str, action: str, after: str | None = None) -> None:
     """At the first time ``step`` is reached (once ``after`` has been, if
     given), do ``action``: "raise" a KeyboardInterrupt there, send the process
     a real "signal" SIGINT, or raise an "error" (:class:`InjectedFault`).
@@ -105,12 +104,12 @@ def record() -> None:
     _reached = []
 
 
-def steps_reached() -> List[str]:
+def steps_reached() -> list[str]:
     """The steps reached since :func:`inject` or :func:`record`, in order."""
     return list(_reached or [])
 
 
-def pending() -> Optional[str]:
+def pending() -> str | None:
     """The step an injection still waits for (None: done or none asked)."""
     return _plan[0] if _plan is not None else None
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import Callable, Optional
 
 
 def user_frame(
-    frame: Optional[FrameType],
+    frame: FrameType | None,
     is_user_file: Callable[[str], bool],
-    boundary: Optional[CodeType],
-) -> Optional[FrameType]:
+    boundary: CodeType | None,
+) -> FrameType | None:
     """The innermost frame of the user's code in ``frame``'s stack.
 
     With a ``boundary`` (the code object that runs the profiled code), only
@@ -18,7 +18,7 @@ def user_frame(
     boundary is the profiler or IPython working before or after the user's
     code, and even the cell that called the magic is not charged for that.
     """
-    found: Optional[FrameType] = None
+    found: FrameType | None = None
     while frame is not None:
         code = frame.f_code
         if code is boundary:

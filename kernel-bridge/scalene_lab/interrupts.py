@@ -19,21 +19,21 @@ other Ctrl-C.
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
-
 # The C module under `signal`: its getsignal/signal skip the wrapper's
 # conversion of every handler to an enum (which raises and catches a
 # ValueError for a Python handler), a third of each drain's fixed cost.
 import _signal
+import os
+import signal
+import threading
+from collections.abc import Callable
 from types import CodeType, FrameType, TracebackType
-from typing import Any, Callable, List, Optional, Set, Type, TypeVar
+from typing import Any, TypeVar
 
 # Path components of the profiler's own code (this package and the magics).
 _OWN_PACKAGES = ("scalene_lab", "scalene_lab_magics")
 # Our functions that run the user's code (runner's exec of the cell).
-_USER_CODE_ENTRIES: Set[CodeType] = set()
+_USER_CODE_ENTRIES: set[CodeType] = set()
 
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
@@ -48,10 +48,10 @@ class DeferredInterrupts:
         self._previous: Any = None
         self._installed = False
 
-    def _note(self, signum: int, frame: Optional[FrameType]) -> None:
+    def _note(self, signum: int, frame: FrameType | None) -> None:
         self.pending = True
 
-    def __enter__(self) -> "DeferredInterrupts":
+    def __enter__(self) -> DeferredInterrupts:
         __tracebackhide__ = True  # noqa: F841 - read by IPython's traceback formatter
         if threading.current_thread() is threading.main_thread():
             current = _signal.getsignal(signal.SIGINT)
@@ -64,7 +64,7 @@ class DeferredInterrupts:
                 self._installed = True
         return self
 
-    def __exit__(self, kind: Optional[Type[BaseException]], value: Optional[BaseException], tb: Optional[TracebackType]) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         __tracebackhide__ = True  # noqa: F841
         self.restore()
         if self.pending and kind is None:
@@ -99,12 +99,12 @@ def _is_hidden(frame: FrameType) -> bool:
         return False
 
 
-def users_traceback(tb: Optional[TracebackType]) -> Optional[TracebackType]:
+def users_traceback(tb: TracebackType | None) -> TracebackType | None:
     """``tb`` as the user should see it: without the profiler's frames and
     what they called (the standard library, say), keeping the user's code
     that the profiler ran, and without the hidden frames (IPython's own, the
     magic's) that would then be innermost."""
-    kept: List[TracebackType] = []
+    kept: list[TracebackType] = []
     inside_ours = False
     while tb is not None:
         frame = tb.tb_frame
@@ -115,7 +115,7 @@ def users_traceback(tb: Optional[TracebackType]) -> Optional[TracebackType]:
         tb = tb.tb_next
     while kept and _is_hidden(kept[-1].tb_frame):
         kept.pop()
-    rebuilt: Optional[TracebackType] = None
+    rebuilt: TracebackType | None = None
     for entry in reversed(kept):
         rebuilt = TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
     return rebuilt
@@ -134,10 +134,10 @@ def show_as_users(shell: Any, interrupt: KeyboardInterrupt) -> None:
     if formatter is None:
         return
 
-    def render() -> List[str]:
+    def render() -> list[str]:
         # Read when shown: by then the traceback also holds the frames
         # above the magic (IPython's run_code, the cell's own line).
-        lines: List[str] = formatter.structured_traceback(type(interrupt), interrupt, users_traceback(interrupt.__traceback__))
+        lines: list[str] = formatter.structured_traceback(type(interrupt), interrupt, users_traceback(interrupt.__traceback__))
         return lines
 
-    setattr(interrupt, "_render_traceback_", render)
+    interrupt._render_traceback_ = render  # type: ignore[attr-defined]  # IPython's hook, set on this one exception

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import tempfile
-from typing import Any, Dict, Optional
+from typing import Any
 
 from .allocator import DOCTOR_HINT, library_path, unsupported_reason
 
@@ -14,7 +14,7 @@ NAME = "scalene-python3"
 DISPLAY_NAME = "Python 3 (Scalene)"
 
 
-def spec(library: str) -> Dict[str, Any]:
+def spec(library: str) -> dict[str, Any]:
     """kernel.json for this interpreter with ``library`` preloaded."""
     return {
         "argv": [sys.executable, "-m", "scalene_lab.preload_kernel", "-f", "{connection_file}"],
@@ -25,7 +25,7 @@ def spec(library: str) -> Dict[str, Any]:
     }
 
 
-def install(user: bool = False, prefix: Optional[str] = None) -> str:
+def install(user: bool = False, prefix: str | None = None) -> str:
     """Install the kernelspec (into ``prefix``, the user's directory, or the system's)."""
     library = library_path()
     if library is None:

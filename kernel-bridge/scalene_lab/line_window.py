@@ -9,8 +9,9 @@ a single "N lines without samples" row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any
 
 # A cell that fits on a screen is listed whole, as the user sees it.
 WHOLE_CELL_LINES = 40
@@ -26,15 +27,15 @@ SHORTEST_GAP = 4
 class LineWindow:
     """The line numbers that get records, and the inclusive ranges left out."""
 
-    shown: List[int]
-    omitted: List[Tuple[int, int]]
+    shown: list[int]
+    omitted: list[tuple[int, int]]
 
-    def omitted_records(self) -> List[Dict[str, Any]]:
+    def omitted_records(self) -> list[dict[str, Any]]:
         """The ``omitted_lines`` entries of the file record (none were sampled)."""
         return [gap_record(first, last) for first, last in self.omitted]
 
 
-def gap_record(first: int, last: int, sampled_lines: int = 0, percent: float = 0.0, malloc_mb: float = 0.0) -> Dict[str, Any]:
+def gap_record(first: int, last: int, sampled_lines: int = 0, percent: float = 0.0, malloc_mb: float = 0.0) -> dict[str, Any]:
     """One ``omitted_lines`` entry: lines ``first``..``last`` have no record.
 
     ``sampled_lines``, ``percent_cpu_time`` and ``n_malloc_mb`` say what the
@@ -73,8 +74,8 @@ def choose_lines(line_count: int, sampled: Iterable[int], with_context: bool) ->
     return LineWindow(sorted(keep), omitted)
 
 
-def _runs_left_out(line_count: int, keep: Iterable[int]) -> List[Tuple[int, int]]:
-    runs: List[Tuple[int, int]] = []
+def _runs_left_out(line_count: int, keep: Iterable[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
     start = 1
     for n in sorted(k for k in keep if k <= line_count):
         if n > start:

@@ -24,12 +24,12 @@ on when they are drained.
 from __future__ import annotations
 
 import os
-from array import array
 import sys
 import threading
 import time
+from array import array
+from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from .allocator import FLAG_NO_FRAME, FLAG_REALLOC, FLAG_TRUNCATED, FLAG_UNTRACKED, RECORD_ALLOC, RECORD_COPY, RECORD_FREE, NativeAllocator, RawRecord
 from .code_table import CodeTable
@@ -43,7 +43,7 @@ MB = 1024.0 * 1024.0
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 MAX_TIMELINE = 100  # points shown per timeline, as Scalene's sparklines
 
-Site = Tuple[LineKey, Optional[FunctionKey]]
+Site = tuple[LineKey, FunctionKey | None]
 
 
 class LineMemory:
@@ -78,7 +78,7 @@ class Timeline:
     def __init__(self) -> None:
         self._times = array("d")
         self._values = array("d")
-        self._peak: Optional[Tuple[float, float]] = None
+        self._peak: tuple[float, float] | None = None
 
     def add(self, when: float, megabytes: float) -> None:
         """Append a point (hot path: called per memory sample)."""
@@ -91,11 +91,11 @@ class Timeline:
             self._values = self._values[:1] + self._values[1::2]
 
     @property
-    def points(self) -> List[List[float]]:
+    def points(self) -> list[list[float]]:
         """Every point kept, in time order."""
         return [[when, value] for when, value in zip(self._times, self._values)]
 
-    def shown(self) -> List[List[float]]:
+    def shown(self) -> list[list[float]]:
         """At most MAX_TIMELINE points, in time order, peak and ends included."""
         points = self.points
         if len(points) > MAX_TIMELINE:
@@ -114,37 +114,37 @@ class MemorySampler:
         allocation_window: int,
         copy_window: int,
         is_user_file: Callable[[str], bool],
-        boundary: Optional[CodeType] = None,
-        table: Optional[CodeTable] = None,
+        boundary: CodeType | None = None,
+        table: CodeTable | None = None,
     ) -> None:
         self._table = table
         self.allocation_window = allocation_window
         self.copy_window = copy_window
         self._is_user_file = is_user_file
         self._boundary = boundary
-        self._allocator: Optional[NativeAllocator] = None
-        self._baseline_tids: Set[int] = set()
+        self._allocator: NativeAllocator | None = None
+        self._baseline_tids: set[int] = set()
         self._main_tid = 0
-        self._live: Dict[int, Tuple[Optional[Site], float, int]] = {}  # pointer: (site, MB, block bytes)
+        self._live: dict[int, tuple[Site | None, float, int]] = {}  # pointer: (site, MB, block bytes)
         # Per thread, the size of the sampled block its latest record freed:
         # a realloc's new block follows it and adds only what it grew by.
-        self._freed_just_before: Dict[int, int] = {}
+        self._freed_just_before: dict[int, int] = {}
         # A cell thread's last user line seen at a drain: its samples still
         # waiting when it has already left that line are charged there.
-        self._thread_last_line: Dict[int, Site] = {}
-        self.functions: Dict[FunctionKey, LineMemory] = {}
-        self.lines: Dict[LineKey, LineMemory] = {}
+        self._thread_last_line: dict[int, Site] = {}
+        self.functions: dict[FunctionKey, LineMemory] = {}
+        self.lines: dict[LineKey, LineMemory] = {}
         self.footprint_mb = 0.0
         self.max_footprint_mb = 0.0
-        self.max_footprint_line: Optional[LineKey] = None
+        self.max_footprint_line: LineKey | None = None
         self.max_footprint_python_fraction = 0.0
         self.allocated_mb = 0.0
         self.python_mb = 0.0
         self.net_allocated_mb = 0.0  # sum of the lines' malloc_mb
         # The latest small sampled block, not yet known to outlive its
         # window: (pointer, its lines, MB, from Python's allocator).
-        self._pending: Optional[Tuple[int, List[LineMemory], float, bool, Stack]] = None
-        self.stacks: Optional[StackCollector] = None  # set for --stacks
+        self._pending: tuple[int, list[LineMemory], float, bool, Stack] | None = None
+        self.stacks: StackCollector | None = None  # set for --stacks
         self.freed_mb = 0.0
         self.untracked_mb = 0.0
         self.alloc_samples = 0
@@ -214,7 +214,7 @@ class MemorySampler:
         return 100.0 * max(0.0, self.net_mb) / self.allocated_mb
 
     @property
-    def coverage(self) -> Optional[float]:
+    def coverage(self) -> float | None:
         """Sampled net growth over the process's resident-set growth, when it grew."""
         rss_growth = self.rss_end_mb - self.rss_start_mb
         if rss_growth < 8.0:
@@ -230,7 +230,7 @@ class MemorySampler:
         for pointer in [p for p in self._live if p not in held]:
             self._free(pointer, now)
 
-    def _in_profiler(self, stack: Tuple[int, ...]) -> bool:
+    def _in_profiler(self, stack: tuple[int, ...]) -> bool:
         """Whether this package's own code (the drain handler, whatever it
         calls) made the allocation: one of its frames comes before the
         innermost frame of the user's code."""
@@ -246,7 +246,7 @@ class MemorySampler:
                 return False
         return False
 
-    def _site_of(self, stack: Tuple[int, ...], boundary: Optional[CodeType], truncated: bool) -> Optional[Site]:
+    def _site_of(self, stack: tuple[int, ...], boundary: CodeType | None, truncated: bool) -> Site | None:
         assert self._table is not None
         found = user_site(self._table, stack, self._is_user_file, boundary, truncated)
         if found is None:
@@ -254,22 +254,22 @@ class MemorySampler:
         info, lasti = found
         return (info.filename, info.line_at(lasti)), function_key(info.code)
 
-    def _user_line(self, frame: Optional[FrameType], boundary: Optional[CodeType]) -> Optional[Site]:
+    def _user_line(self, frame: FrameType | None, boundary: CodeType | None) -> Site | None:
         found = user_frame(frame, self._is_user_file, boundary)
         if found is None:
             return None
         code = found.f_code
         return (code.co_filename, found.f_lineno or code.co_firstlineno), function_key(code)
 
-    def _thread_lines(self) -> Dict[int, Optional[Site]]:
+    def _thread_lines(self) -> dict[int, Site | None]:
         by_ident = sys._current_frames()
-        lines: Dict[int, Optional[Site]] = {}
+        lines: dict[int, Site | None] = {}
         for thread in threading.enumerate():
             if thread.native_id is not None and thread.ident in by_ident:
                 lines[thread.native_id] = self._user_line(by_ident[thread.ident], None)
         return lines
 
-    def process(self, records: List[RawRecord], frame: Optional[FrameType]) -> None:
+    def process(self, records: list[RawRecord], frame: FrameType | None) -> None:
         """Charge drained allocation, free and copy records (``frame``: where the
         main thread was when drained, used only for records without a stack)."""
         if not records:
@@ -278,9 +278,9 @@ class MemorySampler:
             for record in records:
                 if record[2]:
                     self._table.resolve(record[12][0::2])
-        main_line: Optional[Site] = None
+        main_line: Site | None = None
         main_line_known = False
-        other_lines: Optional[Dict[int, Optional[Site]]] = None
+        other_lines: dict[int, Site | None] | None = None
         for kind, python, depth, flags, tid, size, pointer, time_ns, _c, block_bytes, _t, _p, stack in records:
             mb = size / MB
             when = time_ns / 1e9 - self.start_time
@@ -298,7 +298,7 @@ class MemorySampler:
             if depth and self._in_profiler(stack):
                 self.profiler_mb += mb  # the drain handler's own, before it marks itself busy
                 continue
-            line: Optional[Site]
+            line: Site | None
             frames: Stack = ()
             if self.stacks is not None and depth and kind == RECORD_ALLOC:
                 boundary = self._boundary if tid == self._main_tid else None
@@ -323,7 +323,7 @@ class MemorySampler:
             if kind == RECORD_ALLOC:
                 self._allocate(line, pointer, mb, bool(python), when, bool(flags & FLAG_UNTRACKED), block_bytes, old_block, frames)
 
-    def _targets(self, site: Optional[Site]) -> List[LineMemory]:
+    def _targets(self, site: Site | None) -> list[LineMemory]:
         """The line's accumulator and, inside a function, the function's."""
         if site is None:
             return []
@@ -340,7 +340,7 @@ class MemorySampler:
 
     def _allocate(
         self,
-        site: Optional[Site],
+        site: Site | None,
         pointer: int,
         mb: float,
         python: bool,
@@ -390,7 +390,7 @@ class MemorySampler:
             self.max_footprint_python_fraction = self.python_mb / self.allocated_mb if self.allocated_mb else 0.0
         self._record_footprint(now)
 
-    def _count_net(self, targets: List[LineMemory], mb: float, python: bool, frames: Stack) -> None:
+    def _count_net(self, targets: list[LineMemory], mb: float, python: bool, frames: Stack) -> None:
         self.net_allocated_mb += mb
         if self.stacks is not None:
             self.stacks.add_memory(frames, mb)

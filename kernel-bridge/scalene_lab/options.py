@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 DEFAULT_CPU_SAMPLING_RATE = 0.01
 DEFAULT_CPU_PERCENT_THRESHOLD = 1.0
@@ -26,21 +26,21 @@ class ProfileOptions:
     cpu_percent_threshold: float = DEFAULT_CPU_PERCENT_THRESHOLD
     reduced_profile: bool = False
     profile_all: bool = False
-    profile_only: List[str] = field(default_factory=list)
-    profile_exclude: List[str] = field(default_factory=list)
+    profile_only: list[str] = field(default_factory=list)
+    profile_exclude: list[str] = field(default_factory=list)
     profile_system_libraries: bool = False
-    outfile: Optional[str] = None
+    outfile: str | None = None
     view: str = "html"  # which static fallback leads: "html" or "cli"
     memory: bool = True  # on where available, as Scalene's CLI; --cpu-only turns it off
     allocation_sampling_window: int = DEFAULT_ALLOCATION_WINDOW
     gpu: bool = False
     stacks: bool = False
-    argv: List[str] = field(default_factory=list)
+    argv: list[str] = field(default_factory=list)
 
-    def to_json(self) -> Dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The options as recorded in the profile's ``notebook.options``."""
         return asdict(self)
 
-    def notices(self) -> List[str]:
+    def notices(self) -> list[str]:
         """One line for each requested feature that is not available yet."""
         return [text for name, text in NOT_YET_AVAILABLE.items() if getattr(self, name)]

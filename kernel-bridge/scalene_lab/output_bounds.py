@@ -12,8 +12,9 @@ time they held. What stays is still a valid Scalene-compatible profile.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Set, Tuple
+from typing import Any
 
 from .line_window import gap_record
 from .profile import PROFILE_MIME
@@ -33,8 +34,8 @@ MAX_IMPORTS = 100
 # Aim this far under each cap, since gaps are estimated before rendering.
 _HEADROOM = 0.95
 
-Bundle = Dict[str, Any]
-Render = Callable[[Dict[str, Any]], Bundle]
+Bundle = dict[str, Any]
+Render = Callable[[dict[str, Any]], Bundle]
 
 
 def entry_bytes(value: Any) -> int:
@@ -43,13 +44,13 @@ def entry_bytes(value: Any) -> int:
     return len(text.encode("utf-8", errors="surrogateescape"))
 
 
-def over_caps(bundle: Bundle) -> Dict[str, int]:
+def over_caps(bundle: Bundle) -> dict[str, int]:
     """The entries above their cap, with their sizes."""
     sizes = {mime: entry_bytes(value) for mime, value in bundle.items() if mime in MAX_BYTES}
     return {mime: size for mime, size in sizes.items() if size > MAX_BYTES[mime]}
 
 
-def fit(profile: Dict[str, Any], render: Render) -> Bundle:
+def fit(profile: dict[str, Any], render: Render) -> Bundle:
     """Render ``profile`` with ``render``, cutting it until every entry fits its cap."""
     shown = _clipped(profile)
     bundle = render(shown)
@@ -67,21 +68,21 @@ def fit(profile: Dict[str, Any], render: Render) -> Bundle:
 class _Candidate:
     key: str
     field: str  # "lines" or "functions"
-    record: Dict[str, Any]
+    record: dict[str, Any]
     weight: float
-    cost: Tuple[int, int, int]  # JSON, HTML, text bytes
+    cost: tuple[int, int, int]  # JSON, HTML, text bytes
 
 
-def _clipped(profile: Dict[str, Any]) -> Dict[str, Any]:
+def _clipped(profile: dict[str, Any]) -> dict[str, Any]:
     """A shallow copy with long source lines clipped and import lists capped."""
-    files: Dict[str, Any] = {}
+    files: dict[str, Any] = {}
     for key, detail in profile.get("files", {}).items():
         lines = [_clip(record) for record in detail.get("lines", [])]
         files[key] = {**detail, "lines": lines, "imports": list(detail.get("imports", []))[:MAX_IMPORTS]}
     return {**profile, "files": files}
 
 
-def _clip(record: Dict[str, Any]) -> Dict[str, Any]:
+def _clip(record: dict[str, Any]) -> dict[str, Any]:
     text = str(record.get("line", ""))
     if len(text) <= MAX_LINE_CHARS:
         return record
@@ -90,19 +91,14 @@ def _clip(record: Dict[str, Any]) -> Dict[str, Any]:
     return {**record, "line": clipped + ("\n" if text.endswith("\n") else "")}
 
 
-def _has_samples(record: Dict[str, Any]) -> bool:
+def _has_samples(record: dict[str, Any]) -> bool:
     return row_of(record).total > 0 or int(record.get("n_mallocs", 0)) > 0 or float(record.get("n_malloc_mb", 0.0)) > 0
 
 
-def _candidates(profile: Dict[str, Any]) -> List[_Candidate]:
+def _candidates(profile: dict[str, Any]) -> list[_Candidate]:
     """Every line and function record, heaviest first (ties: earlier line first)."""
     memory = bool(profile.get("memory"))
-    records = [
-        (key, field, record)
-        for key, detail in profile.get("files", {}).items()
-        for field in ("lines", "functions")
-        for record in detail.get(field, [])
-    ]
+    records = [(key, field, record) for key, detail in profile.get("files", {}).items() for field in ("lines", "functions") for record in detail.get(field, [])]
     malloc = sum(float(r.get("n_malloc_mb", 0.0)) for _, f, r in records if f == "lines") or 1.0
     copy = sum(float(r.get("n_copy_mb_s", 0.0)) for _, f, r in records if f == "lines") or 1.0
     result = []
@@ -121,14 +117,14 @@ def _candidates(profile: Dict[str, Any]) -> List[_Candidate]:
     return result
 
 
-def _gap_cost(memory: bool) -> Tuple[int, int, int]:
+def _gap_cost(memory: bool) -> tuple[int, int, int]:
     """An upper bound on what one more gap row costs in each format."""
     widest = gap_record(10**9, 2 * 10**9, 10**9, 100.0, 10.0**9)
     gap = Gap(10**9, 2 * 10**9, 10**9, 100.0, 10.0**9)
     return (entry_bytes(widest) + 2, len(gap_html(gap, 9)) + 1, len(gap_text(gap, memory)) + 1)
 
 
-def _cut(profile: Dict[str, Any], bundle: Bundle, shrink: float) -> Dict[str, Any]:
+def _cut(profile: dict[str, Any], bundle: Bundle, shrink: float) -> dict[str, Any]:
     """Keep the heaviest records that fit every cap; fold the rest into gaps."""
     candidates = _candidates(profile)
     sizes = [entry_bytes(bundle[mime]) for mime in (PROFILE_MIME, "text/html", "text/plain")]
@@ -138,7 +134,7 @@ def _cut(profile: Dict[str, Any], bundle: Bundle, shrink: float) -> Dict[str, An
     for i in range(3):
         overhead = sizes[i] - sum(c.cost[i] for c in candidates)
         room.append(limits[i] * _HEADROOM * shrink - overhead)
-    kept: Set[int] = set()
+    kept: set[int] = set()
     for candidate in candidates:
         # Each kept record can open at most one new gap after it.
         need = [candidate.cost[i] + gap[i] for i in range(3)]
@@ -149,9 +145,9 @@ def _cut(profile: Dict[str, Any], bundle: Bundle, shrink: float) -> Dict[str, An
     return _without(profile, kept)
 
 
-def _without(profile: Dict[str, Any], kept: Set[int]) -> Dict[str, Any]:
+def _without(profile: dict[str, Any], kept: set[int]) -> dict[str, Any]:
     """``profile`` with only the ``kept`` records; the others become gaps."""
-    files: Dict[str, Any] = {}
+    files: dict[str, Any] = {}
     for key, detail in profile.get("files", {}).items():
         lines = [r for r in detail.get("lines", []) if id(r) in kept]
         dropped = [r for r in detail.get("lines", []) if id(r) not in kept]
@@ -163,14 +159,13 @@ def _without(profile: Dict[str, Any], kept: Set[int]) -> Dict[str, Any]:
             before = detail.get("omitted_functions") or {}
             updated["omitted_functions"] = {
                 "count": int(before.get("count", 0)) + len(cut_functions),
-                "percent_cpu_time": float(before.get("percent_cpu_time", 0.0))
-                + sum(row_of(r).total for r in cut_functions),
+                "percent_cpu_time": float(before.get("percent_cpu_time", 0.0)) + sum(row_of(r).total for r in cut_functions),
             }
         files[key] = updated
     return {**profile, "files": files}
 
 
-def _merged_gaps(gaps: List[Dict[str, Any]], dropped: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def _merged_gaps(gaps: list[dict[str, Any]], dropped: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Old gaps plus one-line gaps for ``dropped``, adjacent runs joined."""
     pieces = [dict(g) for g in gaps]
     for record in dropped:
@@ -178,7 +173,7 @@ def _merged_gaps(gaps: List[Dict[str, Any]], dropped: List[Dict[str, Any]]) -> L
         row = row_of(record)
         pieces.append(gap_record(n, n, int(_has_samples(record)), row.total, row.malloc_mb))
     pieces.sort(key=lambda g: int(g["first"]))
-    merged: List[Dict[str, Any]] = []
+    merged: list[dict[str, Any]] = []
     for piece in pieces:
         if merged and int(piece["first"]) == int(merged[-1]["last"]) + 1:
             last = merged[-1]

@@ -13,7 +13,7 @@ import os
 from .allocator import _LIBRARY
 
 
-def remove_from_preload(environ: "os._Environ[str]") -> None:
+def remove_from_preload(environ: os._Environ[str]) -> None:
     """Drop the allocator from ``LD_PRELOAD`` (and the variable if it empties)."""
     entries = [e for e in environ.get("LD_PRELOAD", "").replace(":", " ").split() if not e.endswith(_LIBRARY)]
     if entries:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any
 
 from . import __version__
-from .options import ProfileOptions
-from .line_window import choose_lines
-from .regions import SourceFacts, analyse
-from .memory import LineMemory, MemorySampler
 from .exact_sampler import ExactCpuSampler
+from .line_window import choose_lines
+from .memory import LineMemory, MemorySampler
+from .options import ProfileOptions
+from .regions import SourceFacts, analyse
 from .sampler import CpuSampler
 from .sources import Source, SourceResolver
 from .stack_profile import StackCollector
@@ -30,16 +31,16 @@ class RunInfo:
     magic: str  # "%%scalene" or "%scrun"
     profiled_filename: str
     status: str = "completed"  # "completed", "error" or "interrupted"
-    error: Optional[str] = None
+    error: str | None = None
     start_time_absolute: float = 0.0
-    messages: List[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
 
 
 def _percent(part: float, whole: float) -> float:
     return min(100.0, 100.0 * part / whole) if whole > 0 else 0.0
 
 
-def _zero_line(lineno: int, text: str) -> Dict[str, Any]:
+def _zero_line(lineno: int, text: str) -> dict[str, Any]:
     return {
         "line": text,
         "lineno": lineno,
@@ -64,7 +65,7 @@ def _zero_line(lineno: int, text: str) -> Dict[str, Any]:
     }
 
 
-def _time_fields(acc: Optional[TimeAccumulator], total: float) -> Dict[str, Any]:
+def _time_fields(acc: TimeAccumulator | None, total: float) -> dict[str, Any]:
     if acc is None:
         return {}
     return {
@@ -76,7 +77,7 @@ def _time_fields(acc: Optional[TimeAccumulator], total: float) -> Dict[str, Any]
     }
 
 
-def _memory_fields(line: Optional[LineMemory], memory: Optional[MemorySampler], elapsed: float) -> Dict[str, Any]:
+def _memory_fields(line: LineMemory | None, memory: MemorySampler | None, elapsed: float) -> dict[str, Any]:
     if line is None or memory is None:
         return {}
     return {
@@ -96,11 +97,11 @@ def _memory_fields(line: Optional[LineMemory], memory: Optional[MemorySampler], 
 def _line_record(
     lineno: int,
     text: str,
-    acc: Optional[TimeAccumulator],
+    acc: TimeAccumulator | None,
     total: float,
     facts: SourceFacts,
-    memory_fields: Dict[str, Any],
-) -> Dict[str, Any]:
+    memory_fields: dict[str, Any],
+) -> dict[str, Any]:
     record = _zero_line(lineno, text)
     record.update(_time_fields(acc, total))
     record.update(memory_fields)
@@ -111,26 +112,26 @@ def _line_record(
 
 
 def build_profile(
-    sampler: Union[CpuSampler, ExactCpuSampler],
+    sampler: CpuSampler | ExactCpuSampler,
     resolver: SourceResolver,
     options: ProfileOptions,
     run: RunInfo,
-    memory: Optional[MemorySampler] = None,
-) -> Dict[str, Any]:
+    memory: MemorySampler | None = None,
+) -> dict[str, Any]:
     """The profile dict: Scalene's JSON fields plus ``notebook``."""
     total = sampler.total_time
     elapsed = max(0.0, sampler.stop_wall - sampler.start_wall)
-    by_file: Dict[str, Dict[int, TimeAccumulator]] = defaultdict(dict)
+    by_file: dict[str, dict[int, TimeAccumulator]] = defaultdict(dict)
     for (filename, lineno), acc in sampler.lines.items():
         by_file[filename][lineno] = acc
-    memory_by_file: Dict[str, Dict[int, LineMemory]] = defaultdict(dict)
-    memory_functions: Dict[str, Dict[Tuple[str, int], LineMemory]] = defaultdict(dict)
+    memory_by_file: dict[str, dict[int, LineMemory]] = defaultdict(dict)
+    memory_functions: dict[str, dict[tuple[str, int], LineMemory]] = defaultdict(dict)
     if memory is not None:
         for (filename, lineno), line in memory.lines.items():
             memory_by_file[filename][lineno] = line
         for (filename, name, first), line in memory.functions.items():
             memory_functions[filename][(name, first)] = line
-    functions_by_file: Dict[str, List[Tuple[str, int, TimeAccumulator]]] = defaultdict(list)
+    functions_by_file: dict[str, list[tuple[str, int, TimeAccumulator]]] = defaultdict(list)
     for (filename, name, first), acc in sampler.functions.items():
         functions_by_file[filename].append((name, first, acc))
 
@@ -138,9 +139,9 @@ def build_profile(
     file_time = {f: sum(a.total for a in by_file[f].values()) for f in filenames}
     ordered = sorted(filenames, key=lambda f: (f != run.profiled_filename, -file_time[f], f))
 
-    files: Dict[str, Any] = {}
-    sources: Dict[str, Any] = {}
-    hidden: List[str] = []
+    files: dict[str, Any] = {}
+    sources: dict[str, Any] = {}
+    hidden: list[str] = []
     for filename in ordered:
         source = resolver.resolve(filename)
         share = _percent(file_time[filename], total)
@@ -230,7 +231,7 @@ def _stack_names(resolver: SourceResolver) -> Callable[[str], str]:
     return name_of
 
 
-def _add_memory(profile: Dict[str, Any], memory: MemorySampler, resolver: SourceResolver, elapsed: float) -> None:
+def _add_memory(profile: dict[str, Any], memory: MemorySampler, resolver: SourceResolver, elapsed: float) -> None:
     """Scalene's top-level memory fields, and how the allocator was attached."""
     peak_line = memory.max_footprint_line
     growth = memory.net_mb
@@ -267,10 +268,10 @@ def _add_memory(profile: Dict[str, Any], memory: MemorySampler, resolver: Source
     }
 
 
-def _leaks(memory_lines: Dict[int, LineMemory], growth_rate: float, elapsed: float) -> Dict[str, Any]:
+def _leaks(memory_lines: dict[int, LineMemory], growth_rate: float, elapsed: float) -> dict[str, Any]:
     """Likely leaks, in Scalene's sense: lines whose sampled allocations the
     run kept rather than freed, reported only when the run's footprint grew."""
-    leaks: Dict[str, Any] = {}
+    leaks: dict[str, Any] = {}
     if growth_rate < 1.0 or elapsed <= 0:
         return leaks
     for lineno, line in sorted(memory_lines.items()):
@@ -286,16 +287,16 @@ def _leaks(memory_lines: Dict[int, LineMemory], growth_rate: float, elapsed: flo
 
 def _file_record(
     source: Source,
-    lines: Dict[int, TimeAccumulator],
-    functions: List[Tuple[str, int, TimeAccumulator]],
+    lines: dict[int, TimeAccumulator],
+    functions: list[tuple[str, int, TimeAccumulator]],
     total: float,
     share: float,
     options: ProfileOptions,
-    memory_lines: Dict[int, LineMemory],
-    memory_functions: Dict[Tuple[str, int], LineMemory],
-    memory: Optional[MemorySampler],
+    memory_lines: dict[int, LineMemory],
+    memory_functions: dict[tuple[str, int], LineMemory],
+    memory: MemorySampler | None,
     elapsed: float,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     text = "".join(source.lines)
     facts = analyse(_parsable(text))
     # Records follow the sampled lines, not the source's length (line_window.py):

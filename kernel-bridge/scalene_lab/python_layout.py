@@ -16,14 +16,14 @@ from __future__ import annotations
 import ctypes
 import sys
 import types
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 from .allocator import PythonLayout, Record
 from .code_table import CodeTable
 
 # (tstate frame, cframe.current_frame, frame.previous, frame.code,
 #  frame.instruction, frame.owner, code units, code.co_code, bytes.ob_sval)
-_FIXED: Dict[Tuple[int, int], Tuple[int, int, int, int, int, int, int, int, int]] = {
+_FIXED: dict[tuple[int, int], tuple[int, int, int, int, int, int, int, int, int]] = {
     (3, 10): (24, -1, 24, 32, 96, -1, -1, 48, 32),
     (3, 11): (56, 8, 48, 32, 56, 69, 184, -1, -1),
     (3, 12): (56, 0, 8, 0, 56, 70, 192, -1, -1),
@@ -60,7 +60,7 @@ def _function_address(name: str) -> int:
     return int(ctypes.cast(getattr(ctypes.pythonapi, name), ctypes.c_void_p).value or 0)
 
 
-def _from_debug_offsets() -> Optional[PythonLayout]:
+def _from_debug_offsets() -> PythonLayout | None:
     try:
         runtime = ctypes.addressof(ctypes.c_char.in_dll(ctypes.pythonapi, "_PyRuntime"))
     except ValueError:
@@ -114,7 +114,7 @@ def check(lib: Any, table: CodeTable) -> None:
     every frame's code object and line must agree. LayoutUnavailable if not."""
     record = Record()
     depth, probe_line = int(lib.sl_probe_stack(ctypes.byref(record))), sys._getframe().f_lineno
-    frame: Optional[types.FrameType] = sys._getframe()
+    frame: types.FrameType | None = sys._getframe()
     if depth <= 0:
         raise LayoutUnavailable("the native frame reader found no Python frame")
     for position in range(min(depth, 8)):

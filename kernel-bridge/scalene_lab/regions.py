@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
 
-Span = Tuple[int, int]
+Span = tuple[int, int]
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -17,9 +16,9 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 class SourceFacts:
     """Per-line spans (1-based, inclusive) and the imports of one source."""
 
-    outermost_loop: Dict[int, Span]
-    function: Dict[int, Span]
-    imports: List[str]
+    outermost_loop: dict[int, Span]
+    function: dict[int, Span]
+    imports: list[str]
 
     def loop_span(self, line: int) -> Span:
         """Outermost loop around ``line``, or the line itself."""
@@ -57,7 +56,7 @@ def _span(node: ast.AST) -> Span:
     return start, getattr(node, "end_lineno", None) or start
 
 
-def _walk(node: ast.AST, facts: SourceFacts, loop: Optional[Span]) -> None:
+def _walk(node: ast.AST, facts: SourceFacts, loop: Span | None) -> None:
     for child in ast.iter_child_nodes(node):
         child_loop = loop
         if isinstance(child, _FUNCTIONS):

@@ -7,7 +7,7 @@ nbconvert): no script, no external asset, every string escaped.
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from .report import Gap, Row, headline, megabytes, percent, views
 
@@ -26,9 +26,7 @@ def _bar(row: Row) -> str:
             x += width
     return (
         f'<svg width="{_BAR_WIDTH}" height="12" role="img" aria-label="{row.total:.1f}% of time">'
-        f'<rect x="0" y="1" width="{_BAR_WIDTH}" height="10" fill="none" stroke="#8888" stroke-width="0.5"/>'
-        + "".join(rects)
-        + "</svg>"
+        f'<rect x="0" y="1" width="{_BAR_WIDTH}" height="10" fill="none" stroke="#8888" stroke-width="0.5"/>' + "".join(rects) + "</svg>"
     )
 
 
@@ -59,17 +57,15 @@ def gap_html(gap: Gap, columns: int) -> str:
     return note_html(gap.describe(), columns)
 
 
-def render_html(profile: Dict[str, Any], as_text: Optional[str] = None) -> str:
+def render_html(profile: dict[str, Any], as_text: str | None = None) -> str:
     """Render ``profile`` as static HTML; ``as_text`` shows a preformatted table instead."""
     if as_text is not None:
         return f'<pre class="scalene-lab-static">{escape(as_text)}</pre>'
     memory = bool(profile.get("memory"))
     columns = ["Line", "Time", "Python", "Native", "System"] + (["Peak MB", "Alloc MB", "Churn MB", "Copy MB/s"] if memory else [])
     head = "".join(f"<th>{c}</th>" for c in columns) + '<th style="text-align:left">Source</th>'
-    out: List[str] = ['<div class="scalene-lab-static">', f"<p><strong>{escape(headline(profile))}</strong></p>"]
-    legend = " ".join(
-        f'<span style="color:{colour}">&#9632;</span> {escape(kind)}' for kind, colour in COLOURS.items()
-    )
+    out: list[str] = ['<div class="scalene-lab-static">', f"<p><strong>{escape(headline(profile))}</strong></p>"]
+    legend = " ".join(f'<span style="color:{colour}">&#9632;</span> {escape(kind)}' for kind, colour in COLOURS.items())
     out.append(f"<p>{legend}</p>")
     for view in views(profile):
         out.append(f"<p>{escape(view.title)}: {view.share:.1f}% of sampled time</p>")

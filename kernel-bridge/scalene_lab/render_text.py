@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 from .report import Gap, Row, SourceView, headline, megabytes, percent, views
 
@@ -27,7 +27,7 @@ def gap_text(gap: Gap, memory: bool) -> str:
     return row_text("...", Row(0, f"({gap.describe()})", 0.0, 0.0, 0.0), memory)
 
 
-def _source(view: SourceView, memory: bool) -> List[str]:
+def _source(view: SourceView, memory: bool) -> list[str]:
     out = [f"{view.title}: {view.share:.1f}% of sampled time"]
     if view.cut_note():
         out.append(f"note: {view.cut_note()}")
@@ -42,10 +42,10 @@ def _source(view: SourceView, memory: bool) -> List[str]:
     return out
 
 
-def render_text(profile: Dict[str, Any]) -> str:
+def render_text(profile: dict[str, Any]) -> str:
     """Render ``profile`` as monospace text."""
     memory = bool(profile.get("memory"))
-    out: List[str] = [headline(profile)]
+    out: list[str] = [headline(profile)]
     for messages in profile.get("notebook", {}).get("messages", []):
         out.append(f"note: {messages}")
     for view in views(profile):

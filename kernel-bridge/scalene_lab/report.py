@@ -3,8 +3,9 @@ then per source a title and its rows of Python / native / system shares."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Union
+from typing import Any
 
 
 @dataclass
@@ -61,13 +62,13 @@ class SourceView:
     key: str
     title: str
     share: float
-    rows: List[Row]
-    functions: List[Row]
-    gaps: List[Gap] = field(default_factory=list)
+    rows: list[Row]
+    functions: list[Row]
+    gaps: list[Gap] = field(default_factory=list)
     omitted_functions: int = 0
     omitted_functions_percent: float = 0.0
 
-    def entries(self) -> Iterator[Union[Row, Gap]]:
+    def entries(self) -> Iterator[Row | Gap]:
         """Rows and gap rows in line order."""
         gaps = sorted(self.gaps, key=lambda g: g.first)
         index = 0
@@ -92,13 +93,10 @@ class SourceView:
 
     def functions_note(self) -> str:
         """What the output cap left out of the function list."""
-        return (
-            f"{self.omitted_functions:,} more functions not shown to keep the output small "
-            f"({self.omitted_functions_percent:.1f}% of time)"
-        )
+        return f"{self.omitted_functions:,} more functions not shown to keep the output small ({self.omitted_functions_percent:.1f}% of time)"
 
 
-def row_of(record: Dict[str, Any]) -> Row:
+def row_of(record: dict[str, Any]) -> Row:
     """The figures a viewer shows for one line (or function) record."""
     return Row(
         lineno=int(record.get("lineno", 0)),
@@ -113,7 +111,7 @@ def row_of(record: Dict[str, Any]) -> Row:
     )
 
 
-def source_title(key: str, meta: Dict[str, Any]) -> str:
+def source_title(key: str, meta: dict[str, Any]) -> str:
     """``In [5] (cell 1a2b3c4d)`` for cells, the path for files."""
     if meta.get("kind") == "cell":
         title = f"In [{meta.get('execution_count', '?')}]"
@@ -123,7 +121,7 @@ def source_title(key: str, meta: Dict[str, Any]) -> str:
     return key
 
 
-def headline(profile: Dict[str, Any]) -> str:
+def headline(profile: dict[str, Any]) -> str:
     """One sentence: what was profiled, how long, how many samples, how it ended."""
     nb = profile.get("notebook", {})
     sampling = nb.get("sampling", {})
@@ -147,7 +145,7 @@ def headline(profile: Dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _gaps(detail: Dict[str, Any], rows: List[Row]) -> List[Gap]:
+def _gaps(detail: dict[str, Any], rows: list[Row]) -> list[Gap]:
     """The file's ``omitted_lines``; for a profile without them (Scalene's own
     ``--reduced-profile``), the holes between consecutive line numbers."""
     recorded = detail.get("omitted_lines")
@@ -167,7 +165,7 @@ def _gaps(detail: Dict[str, Any], rows: List[Row]) -> List[Gap]:
     return [Gap(a + 1, b - 1) for a, b in zip(numbers, numbers[1:]) if b - a > 1]
 
 
-def views(profile: Dict[str, Any]) -> List[SourceView]:
+def views(profile: dict[str, Any]) -> list[SourceView]:
     """Each reported source in profile order."""
     sources = profile.get("notebook", {}).get("sources", {})
     result = []

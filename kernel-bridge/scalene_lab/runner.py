@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from types import CodeType, FrameType
-from typing import Any, List, Optional, Tuple
+from typing import Any
 
 from .code_filter import CodeFilter
 from .display import publish
@@ -27,7 +27,7 @@ from .session import ProfileSession
 from .sources import SourceResolver, cell_text
 from .timer import TimerUnavailable
 
-_active: Optional[ProfileSession] = None
+_active: ProfileSession | None = None
 
 
 @dataclass
@@ -36,18 +36,18 @@ class Compiled:
 
     filename: str
     body: CodeType
-    last_expression: Optional[CodeType]
+    last_expression: CodeType | None
 
 
 class CellSyntaxError(Exception):
     """A syntax error in the profiled code, shown the way IPython shows one
     in a plain cell: the offending line, no stack of the magic's internals."""
 
-    def __init__(self, error: SyntaxError, rendered: List[str]) -> None:
+    def __init__(self, error: SyntaxError, rendered: list[str]) -> None:
         super().__init__(str(error))
         self._rendered = rendered
 
-    def _render_traceback_(self) -> List[str]:
+    def _render_traceback_(self) -> list[str]:
         """IPython's hook for exceptions that format their own traceback."""
         return self._rendered
 
@@ -65,7 +65,7 @@ def _syntax_error(shell: Any, error: SyntaxError) -> CellSyntaxError:
     return CellSyntaxError(error, rendered)
 
 
-def _find_cell(resolver: SourceResolver, frame: Optional[FrameType]) -> Tuple[Optional[str], int]:
+def _find_cell(resolver: SourceResolver, frame: FrameType | None) -> tuple[str | None, int]:
     """The innermost cell frame calling the magic: (filename, line)."""
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -82,7 +82,7 @@ def compile_user_code(shell: Any, code: str, raw_text: str, first_line: int, num
     padded = "\n" * (first_line - 1) + shell.transform_cell(code)
     tree = shell.compile.ast_parse(padded, filename=filename)
     tree = shell.transform_ast(tree)
-    last: Optional[CodeType] = None
+    last: CodeType | None = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         value = tree.body.pop().value
         expression = ast.Expression(ast.copy_location(_then_check(value), value))
@@ -110,7 +110,7 @@ def _then_check(value: ast.expr) -> ast.expr:
     return ast.Subscript(ast.copy_location(pair, value), ast.Constant(0), ast.Load())
 
 
-def locate(shell: Any, code: str, magic_line: Optional[str], caller: Optional[FrameType]) -> Tuple[str, int, int]:
+def locate(shell: Any, code: str, magic_line: str | None, caller: FrameType | None) -> tuple[str, int, int]:
     """Where ``code`` sits in the notebook: (cell text, first line, execution count).
 
     ``magic_line`` is the ``%%scalene`` options line for the cell magic, None
@@ -138,7 +138,7 @@ def run_profiled(
     code: str,
     options: ProfileOptions,
     magic: str,
-    magic_line: Optional[str] = None,
+    magic_line: str | None = None,
 ) -> Any:
     """Run ``code`` profiled; show the profile; return the last expression's value."""
     global _active
@@ -151,8 +151,7 @@ def run_profiled(
         raise _syntax_error(shell, error) from None
     if _active is not None:
         print(
-            f"scalene-lab: {magic} inside code that is already being profiled; "
-            "it runs as part of the outer profile.",
+            f"scalene-lab: {magic} inside code that is already being profiled; it runs as part of the outer profile.",
             file=sys.stderr,
         )
         return _execute(shell, compiled)
@@ -174,7 +173,7 @@ def run_profiled(
         session.stop_quietly()  # the user's interrupt is the one to show
         raise
     _active = session
-    failure: Optional[BaseException] = None
+    failure: BaseException | None = None
     try:
         result = _execute(shell, compiled)
     except BaseException as exc:
@@ -186,9 +185,7 @@ def run_profiled(
     return result
 
 
-def _finish(
-    session: ProfileSession, resolver: SourceResolver, options: ProfileOptions, run: RunInfo, failure: Optional[BaseException]
-) -> Optional[BaseException]:
+def _finish(session: ProfileSession, resolver: SourceResolver, options: ProfileOptions, run: RunInfo, failure: BaseException | None) -> BaseException | None:
     """Disarm, then show the profile up to this point; returns what the cell
     raised, or else what interrupted the disarming or the report."""
     global _active

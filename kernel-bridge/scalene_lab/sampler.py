@@ -22,8 +22,9 @@ import random
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import Any, Callable, Dict, Optional, Set, Tuple
+from typing import Any
 
 from .bytecode import CodeIndex
 from .clock import Clock, SystemClock
@@ -40,8 +41,7 @@ MIN_INTERVAL_FRACTION = 0.05
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-
-def split_sample(wall: float, armed: float, cpu: float) -> Tuple[float, float, float, float]:
+def split_sample(wall: float, armed: float, cpu: float) -> tuple[float, float, float, float]:
     """Split ``wall`` seconds into (python, native, system, utilization).
 
     ``armed`` is the interval the timer was set to and ``cpu`` the sampled
@@ -64,10 +64,10 @@ class CpuSampler:
         self,
         interval: float,
         is_user_file: Callable[[str], bool],
-        clock: Optional[Clock] = None,
-        rng: Optional[random.Random] = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
         timer_factory: Callable[[], SampleTimer] = open_timer,
-        boundary: Optional[CodeType] = None,
+        boundary: CodeType | None = None,
     ) -> None:
         self.interval = interval
         # Frames at or outside the code object that runs the profiled code
@@ -78,8 +78,8 @@ class CpuSampler:
         self._rng = rng or random.Random()
         self._timer_factory = timer_factory
         self._ncpu = os.cpu_count() or 1
-        self.lines: Dict[LineKey, TimeAccumulator] = {}
-        self.functions: Dict[FunctionKey, TimeAccumulator] = {}
+        self.lines: dict[LineKey, TimeAccumulator] = {}
+        self.functions: dict[FunctionKey, TimeAccumulator] = {}
         self.total_time = 0.0
         self.samples = 0
         self.unattributed_time = 0.0
@@ -87,14 +87,14 @@ class CpuSampler:
         self.timer_description = ""
         self.start_wall = 0.0
         self.stop_wall = 0.0
-        self._timer: Optional[SampleTimer] = None
+        self._timer: SampleTimer | None = None
         self._previous_handler: Any = None
         self._armed = interval
         self._last_wall = 0.0
         self._last_cpu = 0.0
         self._last_process = 0.0
-        self._thread_cpu: Dict[int, float] = {}
-        self._baseline_threads: Set[int] = set()
+        self._thread_cpu: dict[int, float] = {}
+        self._baseline_threads: set[int] = set()
         self._baseline_count = 0
         self._code_index = CodeIndex()
 
@@ -154,7 +154,7 @@ class CpuSampler:
 
     # -- the signal handler ---------------------------------------------------
 
-    def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         try:
             self.record(frame)
         except Exception:  # never let a profiler bug surface in the user's code
@@ -163,7 +163,7 @@ class CpuSampler:
             self._mark(self._clock.wall())
             self._rearm()
 
-    def record(self, frame: Optional[FrameType]) -> None:
+    def record(self, frame: FrameType | None) -> None:
         """Charge the time since the previous sample to ``frame``'s user line."""
         clock = self._clock
         now = clock.wall()
@@ -209,7 +209,7 @@ class CpuSampler:
             else:
                 self._charge(frame, Share(busy, 0.0, wall - busy, util, core, now), None)
 
-    def _charge(self, frame: Optional[FrameType], share: Share, boundary: Optional[CodeType]) -> None:
+    def _charge(self, frame: FrameType | None, share: Share, boundary: CodeType | None) -> None:
         self.total_time += share.total
         frame = user_frame(frame, self._is_user_file, boundary)
         if frame is None:

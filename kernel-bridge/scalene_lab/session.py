@@ -24,9 +24,11 @@ from __future__ import annotations
 import random
 import signal
 import sys
+from collections.abc import Callable, Iterable
 from types import CodeType, FrameType
-from typing import Any, Callable, Iterable, List, Optional, Union
+from typing import Any
 
+from . import python_layout
 from .allocator import DOCTOR_HINT, RECORD_CPU, AllocatorUnavailable, NativeAllocator, PythonLayout
 from .code_table import CodeTable
 from .exact_sampler import ExactCpuSampler
@@ -34,21 +36,20 @@ from .fault_points import reached
 from .interrupts import DeferredInterrupts
 from .memory import MemorySampler
 from .options import DEFAULT_COPY_WINDOW, ProfileOptions
-from .stack_profile import StackCollector
-from . import python_layout
 from .sampler import CpuSampler
+from .stack_profile import StackCollector
 from .timer import TimerUnavailable
 
 # A session armed and not yet fully disarmed (the next one cleans it up).
-_live: Optional["ProfileSession"] = None
+_live: ProfileSession | None = None
 
 # Per process: whether the frame layout checked out (True) or why not.
-_layout_verdict: Optional[Union[bool, str]] = None
+_layout_verdict: bool | str | None = None
 
 _STOP_ATTEMPTS = 16
 
 
-def _native() -> "tuple[Optional[NativeAllocator], Optional[str]]":
+def _native() -> tuple[NativeAllocator | None, str | None]:
     """The native library, or why not. Once loaded it stays (it is never
     unloaded), whatever becomes of its file meanwhile (a rebuild)."""
     try:
@@ -57,7 +58,7 @@ def _native() -> "tuple[Optional[NativeAllocator], Optional[str]]":
         return None, str(problem)
 
 
-def _exact_reason(native: NativeAllocator, table: CodeTable) -> Optional[str]:
+def _exact_reason(native: NativeAllocator, table: CodeTable) -> str | None:
     """None when the native frame reader works in this interpreter; else why not."""
     global _layout_verdict
     if _layout_verdict is None:
@@ -71,7 +72,7 @@ def _exact_reason(native: NativeAllocator, table: CodeTable) -> Optional[str]:
     return None if _layout_verdict is True else str(_layout_verdict)
 
 
-def _free_signal(native: NativeAllocator) -> Optional[int]:
+def _free_signal(native: NativeAllocator) -> int | None:
     """A real-time signal with no handler, in Python's view and the C library's."""
     if not hasattr(signal, "SIGRTMIN"):
         return None
@@ -94,17 +95,17 @@ class ProfileSession:
         is_user_file: Callable[[str], bool],
         boundary: CodeType,
         roots: Iterable[CodeType],
-        messages: List[str],
+        messages: list[str],
     ) -> None:
         self._options = options
         self._is_user_file = is_user_file
         self._boundary = boundary
         self._messages = messages
         self.table = CodeTable(roots)
-        self.cpu: Union[CpuSampler, ExactCpuSampler, None] = None
-        self.memory: Optional[MemorySampler] = None
+        self.cpu: CpuSampler | ExactCpuSampler | None = None
+        self.memory: MemorySampler | None = None
         self.stacks = StackCollector(self.table, self._is_user_file) if options.stacks else None
-        self._native: Optional[NativeAllocator] = None
+        self._native: NativeAllocator | None = None
         self._signum = 0
         self._previous_handler: Any = signal.SIG_DFL
         self._handler_installed = False
@@ -174,9 +175,7 @@ class ProfileSession:
             exact.refresh_threads()
             reached("setup.threads_registered")
         else:
-            self._say(
-                f"lines are placed by the signal-delay method: the frame reader is not available ({exact_reason}; {DOCTOR_HINT})."
-            )
+            self._say(f"lines are placed by the signal-delay method: the frame reader is not available ({exact_reason}; {DOCTOR_HINT}).")
             if self.stacks is not None:
                 self._say("--stacks needs the frame reader; profiling without stacks.")
                 self.stacks = None
@@ -190,11 +189,11 @@ class ProfileSession:
 
     # -- draining --------------------------------------------------------------
 
-    def _on_drain_signal(self, signum: int, frame: Optional[FrameType]) -> None:
+    def _on_drain_signal(self, signum: int, frame: FrameType | None) -> None:
         __tracebackhide__ = True  # noqa: F841
         self.drain(frame)
 
-    def drain(self, frame: Optional[FrameType] = None) -> None:
+    def drain(self, frame: FrameType | None = None) -> None:
         """Charge every waiting record; a nested call (a drain signal inside
         the drain) returns at once, the outer one takes what is left.
 
@@ -236,7 +235,7 @@ class ProfileSession:
         raised meanwhile (Ctrl-C) is raised again once all is disarmed."""
         __tracebackhide__ = True  # noqa: F841
         global _live
-        failure: Optional[BaseException] = None
+        failure: BaseException | None = None
         attempts = 0
         while not self._stopped and attempts < _STOP_ATTEMPTS:
             attempts += 1

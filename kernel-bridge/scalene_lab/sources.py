@@ -6,7 +6,7 @@ from __future__ import annotations
 import linecache
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 _IPYTHON_INPUT = re.compile(r"<ipython-input-(\d+)-[^>]*>")
 
@@ -22,20 +22,20 @@ class Source:
     key: str
     filename: str
     kind: str  # "cell" or "file"
-    lines: List[str]
-    execution_count: Optional[int] = None
-    cell_id: Optional[str] = None
+    lines: list[str]
+    execution_count: int | None = None
+    cell_id: str | None = None
 
-    def describe(self) -> Dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """This source's record in ``notebook.sources``."""
-        record: Dict[str, Any] = {"kind": self.kind, "filename": self.filename}
+        record: dict[str, Any] = {"kind": self.kind, "filename": self.filename}
         if self.kind == "cell":
             record["execution_count"] = self.execution_count
             record["cell_id"] = self.cell_id
         return record
 
 
-def cell_text(shell: Any, number: Optional[int]) -> Optional[str]:
+def cell_text(shell: Any, number: int | None) -> str | None:
     """What the user typed as cell ``number``, from IPython's input history."""
     history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None)
     if number is None or not history or not 0 < number < len(history):
@@ -49,8 +49,8 @@ class CellRegistry:
     IPython's pre/post-run events."""
 
     def __init__(self) -> None:
-        self.current_cell_id: Optional[str] = None
-        self._ids: Dict[int, Optional[str]] = {}
+        self.current_cell_id: str | None = None
+        self._ids: dict[int, str | None] = {}
 
     def pre_run_cell(self, info: Any) -> None:
         """IPython event: a cell is about to run."""
@@ -64,7 +64,7 @@ class CellRegistry:
             while len(self._ids) > _MAX_REMEMBERED_CELLS:
                 del self._ids[next(iter(self._ids))]
 
-    def cell_id(self, execution_count: Optional[int], current: Optional[int]) -> Optional[str]:
+    def cell_id(self, execution_count: int | None, current: int | None) -> str | None:
         """The id of the cell that ran as ``execution_count``, if known."""
         if execution_count is not None and execution_count == current:
             return self.current_cell_id
@@ -74,14 +74,14 @@ class CellRegistry:
 class SourceResolver:
     """Turns compiled filenames into :class:`Source` records for one run."""
 
-    def __init__(self, shell: Any, registry: CellRegistry, current_count: Optional[int]) -> None:
+    def __init__(self, shell: Any, registry: CellRegistry, current_count: int | None) -> None:
         self._shell = shell
         self._registry = registry
         self._current = current_count
-        self._cache: Dict[str, Source] = {}
-        self._keys: Dict[str, str] = {}  # key -> filename, to keep keys unique
+        self._cache: dict[str, Source] = {}
+        self._keys: dict[str, str] = {}  # key -> filename, to keep keys unique
 
-    def cell_number(self, filename: str) -> Optional[int]:
+    def cell_number(self, filename: str) -> int | None:
         """Execution count of the cell compiled as ``filename``, else None."""
         number = getattr(self._shell.compile, "_filename_map", {}).get(filename)
         if isinstance(number, int):

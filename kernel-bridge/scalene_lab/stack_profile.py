@@ -12,13 +12,14 @@ does. Cells are named as the notebook shows them, ``In [N]``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import CodeType
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 
 from .code_table import CodeTable
 
-Frame = Tuple[str, str, int]  # filename, function (qualified name), line
-Stack = Tuple[Frame, ...]  # outermost first
+Frame = tuple[str, str, int]  # filename, function (qualified name), line
+Stack = tuple[Frame, ...]  # outermost first
 
 
 class CpuStackTotals:
@@ -39,14 +40,14 @@ class StackCollector:
     def __init__(self, table: CodeTable, is_user_file: Callable[[str], bool]) -> None:
         self._table = table
         self._is_user_file = is_user_file
-        self.cpu: Dict[Stack, CpuStackTotals] = {}
-        self.memory: Dict[Stack, float] = {}
+        self.cpu: dict[Stack, CpuStackTotals] = {}
+        self.memory: dict[Stack, float] = {}
 
-    def frames(self, stack: Tuple[int, ...], boundary: Optional[CodeType], truncated: bool) -> Stack:
+    def frames(self, stack: tuple[int, ...], boundary: CodeType | None, truncated: bool) -> Stack:
         """The user's frames of a recorded stack (innermost first, as the
         native reader wrote it), outermost first; empty when the stack does
         not pass through ``boundary`` (the profiler or IPython at work)."""
-        found: List[Frame] = []
+        found: list[Frame] = []
         for position in range(0, len(stack), 2):
             info = self._table.lookup(stack[position])
             if info is None:
@@ -76,11 +77,11 @@ class StackCollector:
         if frames and megabytes > 0:
             self.memory[frames] = self.memory.get(frames, 0.0) + megabytes
 
-    def cpu_json(self, total_time: float, name_of: Callable[[str], str]) -> List[Any]:
+    def cpu_json(self, total_time: float, name_of: Callable[[str], str]) -> list[Any]:
         """Scalene's ``stacks``: ``[[frame, ...], {count, python_time, c_time,
         cpu_samples}]``, times as fractions of the profile's total time."""
         whole = total_time if total_time > 0 else 1.0
-        out: List[Any] = []
+        out: list[Any] = []
         for frames, totals in sorted(self.cpu.items(), key=lambda item: -item[1].count):
             spelled = [f"{name_of(filename)} {function}:{line};" for filename, function, line in frames]
             stats = {
@@ -92,9 +93,9 @@ class StackCollector:
             out.append([spelled, stats])
         return out
 
-    def memory_json(self, name_of: Callable[[str], str]) -> List[Any]:
+    def memory_json(self, name_of: Callable[[str], str]) -> list[Any]:
         """Scalene's ``memory_stacks``: ``[[frame dict, ...], MB]``, largest first."""
-        out: List[Any] = []
+        out: list[Any] = []
         for frames, megabytes in sorted(self.memory.items(), key=lambda item: -item[1]):
             spelled = [
                 {

@@ -6,21 +6,21 @@ frame first, as the native reader recorded it at the instant of the sample.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import CodeType
-from typing import Callable, Optional, Tuple
 
 from .code_table import CodeInfo, CodeTable
 
-Site = Tuple[CodeInfo, int]  # the user's frame and its instruction index
+Site = tuple[CodeInfo, int]  # the user's frame and its instruction index
 
 
 def user_site(
     table: CodeTable,
-    stack: Tuple[int, ...],
+    stack: tuple[int, ...],
     is_user_file: Callable[[str], bool],
-    boundary: Optional[CodeType],
+    boundary: CodeType | None,
     truncated: bool = False,
-) -> Optional[Site]:
+) -> Site | None:
     """The innermost frame of the user's code in ``stack``.
 
     With a ``boundary`` (the code object that runs the profiled code) only a
@@ -28,7 +28,7 @@ def user_site(
     profiler or IPython at work before or after the user's code. A stack cut
     short (``truncated``) cannot show the boundary; its user frame counts.
     """
-    found: Optional[Site] = None
+    found: Site | None = None
     for position in range(0, len(stack), 2):
         info = table.lookup(stack[position])
         if info is None:
@@ -40,4 +40,3 @@ def user_site(
                 return info, stack[position + 1]
             found = info, stack[position + 1]
     return found if truncated else None
-

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 from types import CodeType
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import NamedTuple
 
-LineKey = Tuple[str, int]
-FunctionKey = Tuple[str, str, int]  # (filename, qualified name, first line)
+LineKey = tuple[str, int]
+FunctionKey = tuple[str, str, int]  # (filename, qualified name, first line)
 
 # Bound on the sample timestamps kept per line (Scalene's cpu_samples_list);
 # a reservoir keeps them uniformly spread over a long run.
@@ -43,7 +43,7 @@ class TimeAccumulator:
         self.util_sum = 0.0
         self.core_sum = 0.0
         self.count = 0
-        self.times: List[float] = []
+        self.times: list[float] = []
         self._rng = rng
 
     def add(self, share: Share) -> None:
@@ -72,7 +72,7 @@ class TimeAccumulator:
         return self.core_sum / self.count if self.count else 0.0
 
 
-def function_key(code: CodeType) -> Optional[FunctionKey]:
+def function_key(code: CodeType) -> FunctionKey | None:
     """The function a code object is, or None for a module's (a cell's) top level."""
     if code.co_name == "<module>":
         return None
@@ -80,8 +80,8 @@ def function_key(code: CodeType) -> Optional[FunctionKey]:
 
 
 def charge_line(
-    lines: Dict[LineKey, TimeAccumulator],
-    functions: Dict[FunctionKey, TimeAccumulator],
+    lines: dict[LineKey, TimeAccumulator],
+    functions: dict[FunctionKey, TimeAccumulator],
     rng: random.Random,
     code: CodeType,
     lineno: int,

@@ -22,7 +22,7 @@ import ctypes.util
 import signal
 import sys
 import threading
-from typing import Optional, Protocol
+from typing import Protocol
 
 
 class TimerUnavailable(RuntimeError):
@@ -71,7 +71,7 @@ def _set_timespec(spec: _TimeSpec, seconds: float) -> None:
     spec.tv_nsec = max(1, int((seconds - whole) * 1e9))
 
 
-def _load_librt() -> Optional[ctypes.CDLL]:
+def _load_librt() -> ctypes.CDLL | None:
     for name in (None, ctypes.util.find_library("rt")):
         try:
             lib = ctypes.CDLL(name, use_errno=True)
@@ -82,7 +82,7 @@ def _load_librt() -> Optional[ctypes.CDLL]:
     return None
 
 
-def free_realtime_signal() -> Optional[int]:
+def free_realtime_signal() -> int | None:
     """A real-time signal nobody (Python or native) has a handler for."""
     if not hasattr(signal, "SIGRTMIN"):
         return None

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from typing import Iterator, List
+from collections.abc import Iterator
 
 import pytest
 
@@ -24,7 +24,7 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelSession]:
 
 
 @pytest.fixture
-def fresh_kernel(tmp_path: "os.PathLike[str]") -> Iterator[KernelSession]:
+def fresh_kernel(tmp_path: os.PathLike[str]) -> Iterator[KernelSession]:
     """A kernel of its own for tests that interrupt or inspect process state."""
     session = loaded_kernel(str(tmp_path))
     yield session
@@ -36,7 +36,7 @@ ATTACH_MODES = ["hot-attach", "preload"]
 
 
 @pytest.fixture(scope="session")
-def preload_kernel_dirs(tmp_path_factory: pytest.TempPathFactory) -> List[str]:
+def preload_kernel_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """Where `scalene-lab kernelspec install --prefix` put "Python 3 (Scalene)"."""
     from scalene_lab.kernelspec import NAME
 
@@ -55,9 +55,7 @@ def preload_kernel_dirs(tmp_path_factory: pytest.TempPathFactory) -> List[str]:
 
 
 @pytest.fixture(scope="module", params=ATTACH_MODES)
-def memory_kernel(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: List[str]
-) -> Iterator[KernelSession]:
+def memory_kernel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: list[str]) -> Iterator[KernelSession]:
     """A kernel per way in (``attach_mode`` says which), shared by one test module."""
     session = loaded_kernel(str(tmp_path_factory.mktemp("kernel-cwd")), request.param, preload_kernel_dirs)
     yield session
@@ -65,9 +63,7 @@ def memory_kernel(
 
 
 @pytest.fixture(params=ATTACH_MODES)
-def fresh_memory_kernel(
-    request: pytest.FixtureRequest, tmp_path: "os.PathLike[str]", preload_kernel_dirs: List[str]
-) -> Iterator[KernelSession]:
+def fresh_memory_kernel(request: pytest.FixtureRequest, tmp_path: os.PathLike[str], preload_kernel_dirs: list[str]) -> Iterator[KernelSession]:
     """A kernel of its own per way in, for tests that inspect process state."""
     session = loaded_kernel(str(tmp_path), request.param, preload_kernel_dirs)
     yield session

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
@@ -22,20 +22,20 @@ class CellResult:
     """Everything one execute request produced."""
 
     status: str
-    execution_count: Optional[int]
-    displays: List[Dict[str, Any]] = field(default_factory=list)
+    execution_count: int | None
+    displays: list[dict[str, Any]] = field(default_factory=list)
     stdout: str = ""
     stderr: str = ""
-    error: Optional[Dict[str, Any]] = None
-    result: Optional[Dict[str, Any]] = None
+    error: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
 
     @property
-    def profiles(self) -> List[Dict[str, Any]]:
+    def profiles(self) -> list[dict[str, Any]]:
         """The profile objects of this cell's display_data outputs."""
         return [d[PROFILE_MIME] for d in self.displays if PROFILE_MIME in d]
 
     @property
-    def profile(self) -> Dict[str, Any]:
+    def profile(self) -> dict[str, Any]:
         """The one profile this cell showed."""
         assert len(self.profiles) == 1, f"expected one profile, got {len(self.profiles)}: {self}"
         return self.profiles[0]
@@ -44,15 +44,11 @@ class CellResult:
 class KernelSession:
     """One kernel process; ``run`` executes a cell and waits for it."""
 
-    def __init__(
-        self, cwd: Optional[str] = None, kernel_name: str = "python3", kernel_dirs: Optional[List[str]] = None
-    ) -> None:
+    def __init__(self, cwd: str | None = None, kernel_name: str = "python3", kernel_dirs: list[str] | None = None) -> None:
         if kernel_dirs is None:
             self.manager = KernelManager(kernel_name=kernel_name)
         else:
-            self.manager = KernelManager(
-                kernel_name=kernel_name, kernel_spec_manager=KernelSpecManager(kernel_dirs=kernel_dirs)
-            )
+            self.manager = KernelManager(kernel_name=kernel_name, kernel_spec_manager=KernelSpecManager(kernel_dirs=kernel_dirs))
         # The way memory profiling attaches in this kernel ("hot-attach" or
         # "preload"); set by the memory fixtures.
         self.attach_mode = "hot-attach"
@@ -61,7 +57,7 @@ class KernelSession:
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
 
-    def run(self, code: str, cell_id: Optional[str] = None, timeout: float = 120, silent: bool = False) -> CellResult:
+    def run(self, code: str, cell_id: str | None = None, timeout: float = 120, silent: bool = False) -> CellResult:
         """Execute ``code`` as a notebook cell (JupyterLab sends ``cellId``)."""
         content = {
             "code": code,
@@ -80,13 +76,13 @@ class KernelSession:
         """Send a cell without waiting; returns the request id for :meth:`finish`."""
         return str(self.client.execute(code))
 
-    def finish(self, msg_id: str, timeout: float = 120, reply_wait: Optional[float] = None) -> CellResult:
+    def finish(self, msg_id: str, timeout: float = 120, reply_wait: float | None = None) -> CellResult:
         """Wait for a request sent with :meth:`start`. ``reply_wait``: how long
         the shell reply may lag the kernel going idle (queue.Empty after that;
         ipykernel loses the reply when a Ctrl-C lands in its own code)."""
         return self._collect(msg_id, timeout, reply_wait)
 
-    def _collect(self, msg_id: str, timeout: float, reply_wait: Optional[float] = None) -> CellResult:
+    def _collect(self, msg_id: str, timeout: float, reply_wait: float | None = None) -> CellResult:
         deadline = time.monotonic() + timeout
         result = CellResult(status="", execution_count=None)
         idle = False
@@ -125,7 +121,7 @@ class KernelSession:
         result.execution_count = reply["content"].get("execution_count")
         return result
 
-    def profile_of(self, outcome: CellResult) -> Dict[str, Any]:
+    def profile_of(self, outcome: CellResult) -> dict[str, Any]:
         """The memory profile a cell showed, checked to be this kernel's way in."""
         assert outcome.status == "ok", (outcome.error, outcome.stderr)
         profile = outcome.profile
@@ -174,19 +170,19 @@ class KernelSession:
         self.manager.shutdown_kernel(now=True)
 
 
-def line_of(profile: Dict[str, Any], source_key: str, text: str) -> Dict[str, Any]:
+def line_of(profile: dict[str, Any], source_key: str, text: str) -> dict[str, Any]:
     """The profile record of the line in ``source_key`` whose text contains ``text``."""
     matches = [r for r in profile["files"][source_key]["lines"] if text in r["line"]]
     assert len(matches) == 1, f"{text!r} matches {len(matches)} lines of {source_key}"
     return matches[0]
 
 
-def total(record: Dict[str, Any]) -> float:
+def total(record: dict[str, Any]) -> float:
     """Python + native + system share of a line, in percent."""
     return float(record["n_cpu_percent_python"] + record["n_cpu_percent_c"] + record["n_sys_percent"])
 
 
-def loaded_kernel(cwd: str, mode: str = "hot-attach", preload_kernel_dirs: Optional[List[str]] = None) -> KernelSession:
+def loaded_kernel(cwd: str, mode: str = "hot-attach", preload_kernel_dirs: list[str] | None = None) -> KernelSession:
     """A kernel with scalene_lab loaded. ``mode`` says how its memory
     profiling comes in: "hot-attach" (a plain kernel) or "preload" (the
     "Python 3 (Scalene)" kernel, from the kernelspec directories given)."""

@@ -25,7 +25,8 @@ import re
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kernel_session import KernelSession
@@ -73,9 +74,9 @@ def _u64(address: int) -> int:
     return int(ctypes.c_uint64.from_address(address).value)
 
 
-def _objects() -> List[Tuple[str, int, List[Tuple[int, int, int, int]]]]:
+def _objects() -> list[tuple[str, int, list[tuple[int, int, int, int]]]]:
     """Every loaded ELF object: (name, load address, program headers)."""
-    found: List[Tuple[str, int, List[Tuple[int, int, int, int]]]] = []
+    found: list[tuple[str, int, list[tuple[int, int, int, int]]]] = []
     callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_PhdrInfo), ctypes.c_size_t, ctypes.c_void_p)
 
     def visit(info: Any, size: int, data: Any) -> int:
@@ -94,7 +95,7 @@ def _objects() -> List[Tuple[str, int, List[Tuple[int, int, int, int]]]]:
     return found
 
 
-def _got_slots(symbols: List[str]) -> Iterator[Tuple[str, str, int, int]]:
+def _got_slots(symbols: list[str]) -> Iterator[tuple[str, str, int, int]]:
     """(object, symbol, slot offset, slot value) for every JUMP_SLOT/GLOB_DAT
     relocation of a hooked symbol in every loaded object with a dynamic section."""
     wanted = {name.encode() for name in symbols}
@@ -105,7 +106,7 @@ def _got_slots(symbols: List[str]) -> Iterator[Tuple[str, str, int, int]]:
         dynamic = [base + vaddr for kind, _f, vaddr, _m in headers if kind == _PT_DYNAMIC]
         if not dynamic:
             continue
-        tags: Dict[int, int] = {}
+        tags: dict[int, int] = {}
         at = dynamic[0]
         while True:
             tag, value = _u64(at), _u64(at + 8)
@@ -114,7 +115,7 @@ def _got_slots(symbols: List[str]) -> Iterator[Tuple[str, str, int, int]]:
             tags.setdefault(tag, value)
             at += 16
 
-        def rebased(value: int) -> int:
+        def rebased(value: int, base: int = base) -> int:
             return value + base if value < base else value
 
         if _DT_SYMTAB not in tags or _DT_STRTAB not in tags:
@@ -137,7 +138,7 @@ def _got_slots(symbols: List[str]) -> Iterator[Tuple[str, str, int, int]]:
                     yield name, symbol_name.decode(), slot, _u64(base + slot)
 
 
-def _library_text() -> List[Tuple[int, int]]:
+def _library_text() -> list[tuple[int, int]]:
     """The executable segments of the native library, when it is loaded."""
     return [
         (base + vaddr, base + vaddr + size)
@@ -148,11 +149,11 @@ def _library_text() -> List[Tuple[int, int]]:
     ]
 
 
-def _sigactions() -> Dict[str, List[Any]]:
+def _sigactions() -> dict[str, list[Any]]:
     libc = ctypes.CDLL(None, use_errno=True)
     numbers = [int(n) for n in (signal.SIGINT, signal.SIGSEGV, signal.SIGBUS, signal.SIGPROF, signal.SIGALRM, signal.SIGVTALRM)]
     numbers += list(range(signal.SIGRTMIN, signal.SIGRTMAX + 1))
-    actions: Dict[str, List[Any]] = {}
+    actions: dict[str, list[Any]] = {}
     for number in numbers:
         current = _SigAction()
         if libc.sigaction(number, None, ctypes.byref(current)) == 0:
@@ -164,13 +165,13 @@ def _sigactions() -> Dict[str, List[Any]]:
     return actions
 
 
-def _task_status(tid: int) -> Dict[str, str]:
+def _task_status(tid: int) -> dict[str, str]:
     with open(f"/proc/self/task/{tid}/status") as handle:
         rows = dict(row.rstrip("\n").split(":\t", 1) for row in handle if ":\t" in row)
     return {key: rows.get(key, "") for key in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")}
 
 
-def _native_flags() -> Optional[Dict[str, int]]:
+def _native_flags() -> dict[str, int] | None:
     """The native library's own view (hooks attached, sampling on or frees
     still matched; the CPU timer), if loaded."""
     allocator = sys.modules.get("scalene_lab.allocator")
@@ -180,7 +181,7 @@ def _native_flags() -> Optional[Dict[str, int]]:
     return {"attached": int(instance.lib.sl_attached()), "cpu_running": int(instance.lib.sl_cpu_running())}
 
 
-def capture(symbols: List[str]) -> Dict[str, Any]:
+def capture(symbols: list[str]) -> dict[str, Any]:
     """Everything a profiled run must leave as it was (JSON-serialisable)."""
     api = ctypes.pythonapi
     api.PyMem_GetAllocator.argtypes = [ctypes.c_int, ctypes.c_void_p]
@@ -191,7 +192,7 @@ def capture(symbols: List[str]) -> Dict[str, Any]:
         api.PyMem_GetAllocator(domain, ctypes.byref(current))
         domains[label] = [current.ctx or 0, current.malloc or 0, current.calloc or 0, current.realloc or 0, current.free or 0]
     text = _library_text()
-    slots: Dict[str, Dict[str, int]] = {}
+    slots: dict[str, dict[str, int]] = {}
     into_library = []
     for name, symbol, offset, value in _got_slots(symbols):
         slots.setdefault(name, {})[f"{symbol}@{offset:#x}"] = value
@@ -205,9 +206,7 @@ def capture(symbols: List[str]) -> Dict[str, Any]:
         "got": slots,
         "got_into_library": sorted(into_library),
         "sigaction": _sigactions(),
-        "python_handlers": {
-            str(n): repr(signal.getsignal(n)) for n in range(1, signal.NSIG) if n not in (signal.SIGKILL, signal.SIGSTOP)
-        },
+        "python_handlers": {str(n): repr(signal.getsignal(n)) for n in range(1, signal.NSIG) if n not in (signal.SIGKILL, signal.SIGSTOP)},
         "blocked": sorted(int(n) for n in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
         "pending": sorted(int(n) for n in signal.sigpending()),
         "main_thread_signals": _task_status(main),
@@ -225,13 +224,13 @@ def capture(symbols: List[str]) -> Dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def hooked_symbols() -> List[str]:
+def hooked_symbols() -> list[str]:
     """The symbols the native allocator hooks, from its own X-macro list."""
     with open(_HOOK_LIST) as handle:
         return re.findall(r"^\s*X\((\w+),", handle.read(), re.MULTILINE)
 
 
-def _call(kernel: "KernelSession", expression: str) -> Any:
+def _call(kernel: KernelSession, expression: str) -> Any:
     code = (
         "import json as _json\n"
         f"_ks = {{'__name__': 'kernel_state_probe', '__file__': {_HERE!r}}}\n"
@@ -244,13 +243,13 @@ def _call(kernel: "KernelSession", expression: str) -> Any:
     return json.loads(outcome.stdout.strip().splitlines()[-1])
 
 
-def state_of(kernel: "KernelSession") -> Dict[str, Any]:
+def state_of(kernel: KernelSession) -> dict[str, Any]:
     """The kernel's state now (see :func:`capture`)."""
-    state: Dict[str, Any] = _call(kernel, f"_ks['capture']({hooked_symbols()!r})")
+    state: dict[str, Any] = _call(kernel, f"_ks['capture']({hooked_symbols()!r})")
     return state
 
 
-def differences(before: Dict[str, Any], after: Dict[str, Any]) -> List[str]:
+def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """What changed, one line per difference (empty: the same state).
 
     GOT slots are compared in the objects loaded at both times; an object

@@ -51,9 +51,7 @@ def test_python_native_and_system_lines(kernel: KernelSession) -> None:
 
 
 def test_functions_from_earlier_cells_are_charged_to_their_cell(kernel: KernelSession) -> None:
-    define = kernel.run(
-        "def spin(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s", cell_id="cell-define"
-    )
+    define = kernel.run("def spin(n):\n    s = 0\n    for i in range(n):\n        s += i * i\n    return s", cell_id="cell-define")
     outcome = kernel.run("%scrun spin(3_000_000)", cell_id="cell-run")
     assert outcome.status == "ok", outcome.error
     profile = outcome.profile
@@ -72,7 +70,10 @@ def test_functions_from_earlier_cells_are_charged_to_their_cell(kernel: KernelSe
 def test_user_files_are_profiled_and_libraries_charged_to_the_caller(kernel: KernelSession, tmp_path: os.PathLike) -> None:
     module = os.path.join(str(tmp_path), "mywork.py")
     with open(module, "w") as handle:
-        handle.write("import json\n\ndef crunch(n):\n    total = 0\n    for i in range(n):\n        total += i % 7\n    return total\n\ndef encode(data):\n    return json.dumps(data)\n")
+        handle.write(
+            "import json\n\ndef crunch(n):\n    total = 0\n    for i in range(n):\n        total += i % 7\n    return total\n\n"
+            "def encode(data):\n    return json.dumps(data)\n"
+        )
     kernel.run(f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport mywork\ndata = [{{'k': list(range(20))}} for _ in range(20000)]")
     # 2 ms sampling: the cell runs for about 0.2 s here, and 10 ms would give
     # it only some twenty samples.

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import nbclient
 import nbformat
-
 from kernel_session import KernelSession, line_of, total
 from scalene_lab.display import unbounded_bundle
 from scalene_lab.line_window import CONTEXT_LINES, SHORTEST_GAP
@@ -39,7 +38,7 @@ def long_cell(magic: str, loop: int = 6_000_000) -> str:
     return magic + "\n" + "\n".join(body)
 
 
-def has_samples(record: Dict[str, Any]) -> bool:
+def has_samples(record: dict[str, Any]) -> bool:
     """Whether the line shows any activity: time, allocation (kept or
     churned) or copying. A memcpy sample can land on a line that takes no
     CPU sample and allocates nothing."""
@@ -47,7 +46,7 @@ def has_samples(record: Dict[str, Any]) -> bool:
     return total(record) > 0 or any(record.get(field, 0) > 0 for field in memory)
 
 
-def covered(detail: Dict[str, Any]) -> List[Tuple[int, int]]:
+def covered(detail: dict[str, Any]) -> list[tuple[int, int]]:
     """Every line as (first, last): the records and the omitted runs, sorted."""
     spans = [(r["lineno"], r["lineno"]) for r in detail["lines"]]
     spans += [(g["first"], g["last"]) for g in detail["omitted_lines"]]
@@ -100,7 +99,7 @@ def test_a_20000_line_cell_puts_its_sampled_lines_and_gap_rows_into_the_notebook
     assert "    total += i" in display["text/plain"]
 
 
-def test_a_saved_notebook_grows_by_the_bounded_output(tmp_path: "os.PathLike[str]") -> None:
+def test_a_saved_notebook_grows_by_the_bounded_output(tmp_path: os.PathLike[str]) -> None:
     cell = long_cell("%%scalene --cpu-only", loop=2_000_000)
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("%load_ext scalene_lab"), nbformat.v4.new_code_cell(cell)]
@@ -118,9 +117,7 @@ def test_a_saved_notebook_grows_by_the_bounded_output(tmp_path: "os.PathLike[str
     assert os.path.getsize(empty) > len(cell)
 
 
-def test_many_sampled_lines_are_capped_and_the_gap_rows_say_what_they_hold(
-    kernel: KernelSession, tmp_path: "os.PathLike[str]"
-) -> None:
+def test_many_sampled_lines_are_capped_and_the_gap_rows_say_what_they_hold(kernel: KernelSession, tmp_path: os.PathLike[str]) -> None:
     # 4,000 lines of about 0.3 ms each, sampled every 0.5 ms: thousands of
     # sampled lines, more than the caps hold.
     cell = "\n".join(f"x{i} = sum(range(20_000))" for i in range(4_000))

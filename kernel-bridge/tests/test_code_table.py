@@ -7,7 +7,7 @@ import dis
 import glob
 import os
 import types
-from typing import Iterator
+from collections.abc import Iterator
 
 from scalene_lab.code_table import _CALL_NAMES, CodeInfo, CodeTable, _call_units
 

@@ -9,11 +9,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 import pytest
-
 import scalene_lab
 from scalene_lab import allocator, doctor, kernelspec
 from scalene_lab.doctor import Finding
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = [ROOT / "kernel-bridge" / "scalene_lab", ROOT / "magics" / "scalene_lab_magics"]
 
 
-def _clean_env() -> Dict[str, str]:
+def _clean_env() -> dict[str, str]:
     """This environment without the variables that would change what doctor finds."""
     env = dict(os.environ)
     for name in ("SCALENE_LAB_ALLOCATOR", "LD_PRELOAD", "JUPYTER_PATH", "JUPYTER_CONFIG_PATH"):
@@ -30,7 +30,7 @@ def _clean_env() -> Dict[str, str]:
     return env
 
 
-def _doctor(*extra: str) -> "subprocess.CompletedProcess[str]":
+def _doctor(*extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scalene_lab.cli", "doctor", *extra],
         capture_output=True,
@@ -41,11 +41,11 @@ def _doctor(*extra: str) -> "subprocess.CompletedProcess[str]":
 
 
 @pytest.fixture(scope="module")
-def report() -> Dict[str, Dict[str, Any]]:
+def report() -> dict[str, dict[str, Any]]:
     """`scalene-lab doctor --json`, by item."""
     done = _doctor("--json")
     assert done.returncode == 0, done.stderr
-    findings: List[Dict[str, Any]] = json.loads(done.stdout)
+    findings: list[dict[str, Any]] = json.loads(done.stdout)
     assert all(set(entry) == {"item", "ok", "detail"} for entry in findings)
     return {entry["item"]: entry for entry in findings}
 
@@ -79,33 +79,33 @@ def test_text_report_has_one_line_per_check() -> None:
     assert lines[0] == f"ok   scalene-lab: {scalene_lab.__version__} (source checkout {ROOT})"
 
 
-def test_json_lists_the_same_items_as_the_text(report: Dict[str, Dict[str, Any]]) -> None:
+def test_json_lists_the_same_items_as_the_text(report: dict[str, dict[str, Any]]) -> None:
     items = [line[5:].split(":", 1)[0] for line in _doctor().stdout.splitlines()]
     assert items == list(report)
 
 
-def test_library_is_found_and_loads(report: Dict[str, Dict[str, Any]]) -> None:
+def test_library_is_found_and_loads(report: dict[str, dict[str, Any]]) -> None:
     library = report[doctor.LIBRARY]
     built = os.path.realpath(ROOT / "native" / "build" / "Release" / "scalene_lab_alloc.so")
     assert library["ok"] is True, library
     assert library["detail"] == f"{built} (built in this source checkout; loads)"
 
 
-def test_exact_cpu_and_hot_attach_are_available(report: Dict[str, Dict[str, Any]]) -> None:
+def test_exact_cpu_and_hot_attach_are_available(report: dict[str, dict[str, Any]]) -> None:
     assert report[doctor.EXACT_CPU]["ok"] is True, report[doctor.EXACT_CPU]
     assert report[doctor.EXACT_CPU]["detail"].startswith("available")
     assert report[doctor.HOT_ATTACH]["ok"] is True, report[doctor.HOT_ATTACH]
     assert report[doctor.HOT_ATTACH]["detail"].startswith("available (library ")
 
 
-def test_preload_kernel_is_installed_with_this_library(report: Dict[str, Dict[str, Any]]) -> None:
+def test_preload_kernel_is_installed_with_this_library(report: dict[str, dict[str, Any]]) -> None:
     # dev/setup.sh installs it into .venv (--sys-prefix).
     kernel = report[doctor.PRELOAD_KERNEL]
     assert kernel["ok"] is True, kernel
     assert "installed at " in kernel["detail"] and "(this package's library)" in kernel["detail"]
 
 
-def test_lab_extension_and_the_rest_are_reported(report: Dict[str, Dict[str, Any]]) -> None:
+def test_lab_extension_and_the_rest_are_reported(report: dict[str, dict[str, Any]]) -> None:
     assert report[doctor.LAB_EXTENSION]["detail"]
     for item in (doctor.PLATFORM, doctor.JUPYTERLAB, doctor.NOTEBOOK, doctor.GPU, doctor.VALIDATION):
         assert report[item]["detail"], item
@@ -116,9 +116,7 @@ def test_lab_extension_and_the_rest_are_reported(report: Dict[str, Dict[str, Any
     }
 
 
-def test_a_failing_check_is_reported_and_sets_the_status(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_failing_check_is_reported_and_sets_the_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     def check_broken() -> Finding:
         raise ValueError("boom")
 
@@ -135,15 +133,10 @@ def test_missing_library_from_the_environment_variable(monkeypatch: pytest.Monke
     monkeypatch.setenv("SCALENE_LAB_ALLOCATOR", "/nonexistent")
     finding = doctor.check_library()
     assert not finding.ok
-    assert finding.detail == (
-        "$SCALENE_LAB_ALLOCATOR is set to /nonexistent, which does not exist; "
-        "unset it, or point it at a built scalene_lab_alloc.so"
-    )
+    assert finding.detail == ("$SCALENE_LAB_ALLOCATOR is set to /nonexistent, which does not exist; unset it, or point it at a built scalene_lab_alloc.so")
 
 
-def test_a_library_that_does_not_load_says_why(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_loaded_library: None
-) -> None:
+def test_a_library_that_does_not_load_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_loaded_library: None) -> None:
     broken = tmp_path / "scalene_lab_alloc.so"
     broken.write_text("not a shared object\n" * 100)
     monkeypatch.setenv("SCALENE_LAB_ALLOCATOR", str(broken))
@@ -197,7 +190,7 @@ def test_dev_setup_is_named_only_by_the_checkout_helper() -> None:
 # -- the preload kernel -------------------------------------------------------------------
 
 
-def _fake_spec(directory: Path, library: str, executable: Optional[str] = None) -> str:
+def _fake_spec(directory: Path, library: str, executable: str | None = None) -> str:
     directory.mkdir(parents=True)
     spec = kernelspec.spec(library)
     spec["argv"][0] = executable or sys.executable
@@ -294,9 +287,7 @@ def test_npm_and_python_versions_compare_as_one_release() -> None:
 
 def test_jupyterlab_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(doctor, "_distribution_version", lambda name: None)
-    assert doctor.check_jupyterlab() == Finding(
-        doctor.JUPYTERLAB, False, "JupyterLab not installed in this environment (pip install jupyterlab)"
-    )
+    assert doctor.check_jupyterlab() == Finding(doctor.JUPYTERLAB, False, "JupyterLab not installed in this environment (pip install jupyterlab)")
     assert doctor.check_notebook().detail.startswith("not installed in this environment")
 
 
@@ -315,7 +306,7 @@ class _FakeNvml:
     """NVML's entry points, as ctypes would call them, for a machine with two GPUs."""
 
     def __init__(self) -> None:
-        self.calls: List[str] = []
+        self.calls: list[str] = []
 
         def init() -> int:
             self.calls.append("init")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import os
 from html.parser import HTMLParser
-from typing import Any, Dict
+from typing import Any
 
 import pytest
-
 from kernel_session import KernelSession
 from scalene_lab.display import bundle
 from scalene_lab.schema import validation_errors
@@ -16,9 +15,9 @@ from scalene_lab.schema import validation_errors
 FIXTURES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "lab-extension", "test-fixtures")
 
 
-def fixture(name: str) -> Dict[str, Any]:
+def fixture(name: str) -> dict[str, Any]:
     with open(os.path.join(FIXTURES, f"{name}.json")) as handle:
-        data: Dict[str, Any] = json.load(handle)
+        data: dict[str, Any] = json.load(handle)
     return data
 
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 import ast
 import json
 import os
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from collections.abc import Iterator
 
 import pytest
-
 from kernel_session import CellResult, KernelSession, line_of, loaded_kernel, total
 from kernel_state import differences, state_of
 from scalene_lab.fault_points import STEPS
@@ -61,7 +60,7 @@ def _phase(step: str) -> str:
     return step.split(".", 1)[0]
 
 
-def _phase_at_fault(step: str, after: Optional[str], reached: List[str]) -> str:
+def _phase_at_fault(step: str, after: str | None, reached: list[str]) -> str:
     """Where the run was when the fault came: a drain runs wherever the drain
     signal is handled, in the user's code mostly, but also late in set-up or
     in teardown."""
@@ -74,12 +73,12 @@ def _phase_at_fault(step: str, after: Optional[str], reached: List[str]) -> str:
     return "drain" if "setup.done" in before else "setup"
 
 
-def _reached_steps(kernel: KernelSession, cell: str) -> List[str]:
+def _reached_steps(kernel: KernelSession, cell: str) -> list[str]:
     """The steps a normal run of ``cell`` reaches, in order, first hits only."""
     kernel.run("import scalene_lab.fault_points as _fp; _fp.record()", silent=True)
     outcome = kernel.run(cell)
     assert outcome.status == "ok", outcome.error
-    names: List[str] = kernel.value("_fp.steps_reached()")
+    names: list[str] = kernel.value("_fp.steps_reached()")
     kernel.run("_fp.reset()", silent=True)
     return list(dict.fromkeys(names))
 
@@ -98,7 +97,7 @@ class FaultKernel:
         self.before = state_of(session)
 
 
-def _start(cwd: str, mode: str, dirs: Optional[List[str]]) -> FaultKernel:
+def _start(cwd: str, mode: str, dirs: list[str] | None) -> FaultKernel:
     if mode == "fallback":
         # The native library "not built": CPU by the signal-delay sampler.
         saved = os.environ.get("SCALENE_LAB_ALLOCATOR")
@@ -115,9 +114,7 @@ def _start(cwd: str, mode: str, dirs: Optional[List[str]]) -> FaultKernel:
 
 
 @pytest.fixture(scope="module", params=["hot-attach", "preload", "fallback"])
-def fault_kernel(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: List[str]
-) -> Iterator[FaultKernel]:
+def fault_kernel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: list[str]) -> Iterator[FaultKernel]:
     """A kernel per way of profiling: memory hot-attached, memory preloaded,
     and CPU only by the fallback sampler (the native library missing)."""
     kernel = _start(str(tmp_path_factory.mktemp("faults")), request.param, preload_kernel_dirs)
@@ -125,9 +122,9 @@ def fault_kernel(
     kernel.session.close()
 
 
-def _injections(steps: List[str]) -> List[Tuple[str, Optional[str]]]:
+def _injections(steps: list[str]) -> list[tuple[str, str | None]]:
     """Every step reached, and each drain step once more in teardown's drain."""
-    plan: List[Tuple[str, Optional[str]]] = [(step, None) for step in steps]
+    plan: list[tuple[str, str | None]] = [(step, None) for step in steps]
     plan += [(step, "teardown.enter") for step in steps if _phase(step) == "drain"]
     return plan
 
@@ -137,9 +134,9 @@ def _traceback(outcome: CellResult) -> str:
     return "\n".join(outcome.error["traceback"])
 
 
-def _check_outcome(kernel: FaultKernel, phase: str, step: str, action: str, outcome: CellResult) -> List[str]:
+def _check_outcome(kernel: FaultKernel, phase: str, step: str, action: str, outcome: CellResult) -> list[str]:
     """What the user sees, by where the run was stopped; problems found."""
-    problems: List[str] = []
+    problems: list[str] = []
     ran, loop_s = kernel.session.value("[globals().get('_fault_marker', False), globals().get('_fault_ran', 0.0)]")
     profiles = outcome.profiles
     if action == "error":
@@ -179,9 +176,9 @@ def _check_outcome(kernel: FaultKernel, phase: str, step: str, action: str, outc
     return problems
 
 
-def _inject_everywhere(kernel: FaultKernel, action: str) -> Dict[str, List[str]]:
+def _inject_everywhere(kernel: FaultKernel, action: str) -> dict[str, list[str]]:
     session = kernel.session
-    failures: Dict[str, List[str]] = {}
+    failures: dict[str, list[str]] = {}
     for step, after in _injections(kernel.steps):
         label = step + (f" (after {after})" if after else "")
         session.run(
@@ -194,7 +191,7 @@ def _inject_everywhere(kernel: FaultKernel, action: str) -> Dict[str, List[str]]
             break
         problems = []
         injected = session.value("_fp.pending() is None")
-        reached: List[str] = session.value("_fp.steps_reached()")
+        reached: list[str] = session.value("_fp.steps_reached()")
         session.run("_fp.reset()", silent=True)
         if not injected:
             problems.append("the step was never reached")
@@ -218,9 +215,9 @@ def test_a_fault_at_every_step_leaves_the_kernel_as_before(fault_kernel: FaultKe
     assert not failures, json.dumps(failures, indent=1)
 
 
-def _named_in_code() -> Set[str]:
+def _named_in_code() -> set[str]:
     """Every step name passed to ``reached(...)`` in the package's code."""
-    names: Set[str] = set()
+    names: set[str] = set()
     for name in sorted(os.listdir(PACKAGE)):
         if not name.endswith(".py") or name == "fault_points.py":
             continue
@@ -229,19 +226,15 @@ def _named_in_code() -> Set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "reached":
                 argument = node.args[0] if node.args else None
-                assert isinstance(argument, ast.Constant) and isinstance(argument.value, str), (
-                    f"{name}:{node.lineno}: a step must be named by a literal"
-                )
+                assert isinstance(argument, ast.Constant) and isinstance(argument.value, str), f"{name}:{node.lineno}: a step must be named by a literal"
                 names.add(argument.value)
     return names
 
 
-def test_every_step_in_the_code_is_listed_and_every_listed_step_is_reached(
-    tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: List[str]
-) -> None:
+def test_every_step_in_the_code_is_listed_and_every_listed_step_is_reached(tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: list[str]) -> None:
     assert len(set(STEPS)) == len(STEPS)
     assert _named_in_code() == set(STEPS)
-    reached: Set[str] = set()
+    reached: set[str] = set()
     for mode in ("hot-attach", "fallback"):
         kernel = _start(str(tmp_path_factory.mktemp("steps")), mode, preload_kernel_dirs)
         try:

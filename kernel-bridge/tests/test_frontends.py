@@ -8,7 +8,6 @@ import sys
 
 import nbclient
 import nbformat
-
 from kernel_session import PROFILE_MIME
 
 SCRIPT = """
@@ -59,9 +58,7 @@ def test_the_demo_notebook_profiles_every_profiled_cell(tmp_path: os.PathLike) -
     # (the lab extension's autoload is replaced by an explicit %load_ext).
     nb = nbformat.read(DEMO, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell("%load_ext scalene_lab"))
-    client = nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=300, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
-    )
+    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=300, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     profiled = [c for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith(("%%scalene", "%scrun"))]
     assert len(profiled) >= 6
@@ -71,9 +68,7 @@ def test_the_demo_notebook_profiles_every_profiled_cell(tmp_path: os.PathLike) -
         # Memory is on by default wherever the allocator attaches.
         assert profiles[0]["memory"] is True and profiles[0]["notebook"]["attach_mode"] == "hot-attach", cell.source
     errors = [c for c in nb.cells if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.outputs)]
-    assert [c.source.splitlines()[-1] for c in errors] == [
-        'raise ValueError("the profile above still shows the work done before this line")'
-    ]
+    assert [c.source.splitlines()[-1] for c in errors] == ['raise ValueError("the profile above still shows the work done before this line")']
     (memory_cell,) = [c for c in profiled if "grid.copy()" in c.source]
     (profile,) = [o["data"][PROFILE_MIME] for o in memory_cell.outputs if o.get("output_type") == "display_data"]
     key = profile["notebook"]["profiled_source"]

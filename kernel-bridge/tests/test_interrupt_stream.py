@@ -15,7 +15,6 @@ from __future__ import annotations
 import queue
 import random
 import time
-from typing import Dict, List
 
 from kernel_session import KernelSession, line_of
 from kernel_state import differences, state_of
@@ -55,8 +54,8 @@ def test_random_interrupts_against_short_profiled_runs(fresh_kernel: KernelSessi
 
     rng = random.Random(SEED)
     interrupted = 0
-    kinds: Dict[str, int] = {}
-    problems: List[str] = []
+    kinds: dict[str, int] = {}
+    problems: list[str] = []
     for cell in range(MAX_CELLS):
         if interrupted >= WANTED_INTERRUPTS:
             break

@@ -118,9 +118,7 @@ def test_keyboard_interrupt_keeps_the_partial_profile(fresh_kernel: KernelSessio
 
 
 def test_nested_profiling_is_reported_and_the_outer_profile_continues(kernel: KernelSession) -> None:
-    outcome = kernel.run(
-        "%%scalene\nouter = sum(range(2_000_000))\nget_ipython().run_cell_magic('scalene', '', 'inner = sum(range(10))')\n"
-    )
+    outcome = kernel.run("%%scalene\nouter = sum(range(2_000_000))\nget_ipython().run_cell_magic('scalene', '', 'inner = sum(range(10))')\n")
     assert outcome.status == "ok", outcome.error
     assert "already being profiled" in outcome.stderr
     assert len(outcome.profiles) == 1

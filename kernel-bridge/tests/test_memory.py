@@ -4,7 +4,6 @@ ways in (hot-attached to a plain kernel; preloaded in "Python 3 (Scalene)")."""
 from __future__ import annotations
 
 import pytest
-
 from kernel_session import KernelSession, line_of
 
 MIB = 1024 * 1024
@@ -169,13 +168,7 @@ def test_a_line_that_keeps_what_it_allocates_is_a_likely_leak(memory_kernel: Ker
 def test_peak_of_a_partly_touched_array(memory_kernel: KernelSession) -> None:
     # 512 MiB asked for, a quarter touched: the peak is what the program
     # allocated (Scalene's meaning), whatever the pages resident.
-    outcome = memory_kernel.run(
-        "%%scalene --memory\n"
-        "import numpy as np\n"
-        "huge = np.zeros(512 * 2**20 // 8)\n"
-        "huge[: len(huge) // 4] = 1.0\n"
-        "del huge\n"
-    )
+    outcome = memory_kernel.run("%%scalene --memory\nimport numpy as np\nhuge = np.zeros(512 * 2**20 // 8)\nhuge[: len(huge) // 4] = 1.0\ndel huge\n")
     profile = memory_kernel.profile_of(outcome)
     key = profile["notebook"]["profiled_source"]
     assert abs(profile["max_footprint_mb"] - 512) < 0.05 * 512, profile["max_footprint_mb"]
@@ -185,13 +178,7 @@ def test_peak_of_a_partly_touched_array(memory_kernel: KernelSession) -> None:
 
 def test_functions_carry_their_lines_memory(memory_kernel: KernelSession) -> None:
     outcome = memory_kernel.run(
-        "%%scalene --memory\n"
-        "def make(n):\n"
-        "    out = []\n"
-        "    for _ in range(n):\n"
-        "        out.append(bytes(1000))\n"
-        "    return out\n"
-        "kept = make(50_000)\n"
+        "%%scalene --memory\ndef make(n):\n    out = []\n    for _ in range(n):\n        out.append(bytes(1000))\n    return out\nkept = make(50_000)\n"
     )
     profile = memory_kernel.profile_of(outcome)
     key = profile["notebook"]["profiled_source"]

@@ -25,10 +25,9 @@ What each test guards (the issue's figures before the fix in brackets):
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
-
 from kernel_session import KernelSession, line_of
 
 MIB = 1024 * 1024
@@ -36,6 +35,7 @@ THREADS = 8
 
 
 # -- eight threads -------------------------------------------------------------
+
 
 def _thread_cell(window: int) -> str:
     """Eight threads, each its own function (so the profile splits them),
@@ -85,7 +85,7 @@ def test_eight_threads_allocating_at_once(fresh_memory_kernel: KernelSession, wi
     profile = kernel.profile_of(kernel.run(_thread_cell(window), timeout=300))
     key = profile["notebook"]["profiled_source"]
     memory = profile["notebook"]["memory"]
-    truth: Dict[str, float] = kernel.value("truth_mb")
+    truth: dict[str, float] = kernel.value("truth_mb")
     peak_growth: float = kernel.value("peak_growth_mb")
 
     # Nothing lost, nothing doubled: every thread's total is its truth.
@@ -113,6 +113,7 @@ def test_eight_threads_allocating_at_once(fresh_memory_kernel: KernelSession, wi
 
 
 # -- floods ----------------------------------------------------------------------
+
 
 def test_400k_live_sampled_blocks_freed_leave_no_growth(memory_kernel: KernelSession) -> None:
     # 400,000 blocks of at least the 4 KiB window: every one is sampled and
@@ -164,7 +165,9 @@ def test_a_flood_that_loses_records_counts_them_and_the_next_run_starts_at_zero(
     assert str(line_of(profile, key, "collections.deque")["lineno"]) not in profile["files"][key]["leaks"]
 
     clean = memory_kernel.profile_of(
-        memory_kernel.run("%%scalene\nsmall = [bytes(1000) for _ in range(20_000)]\ntruth_mb = (sum(map(sys.getsizeof, small)) + sys.getsizeof(small)) / 2**20\n")
+        memory_kernel.run(
+            "%%scalene\nsmall = [bytes(1000) for _ in range(20_000)]\ntruth_mb = (sum(map(sys.getsizeof, small)) + sys.getsizeof(small)) / 2**20\n"
+        )
     )
     counters = clean["notebook"]["memory"]
     assert (counters["buffer_overflow"], counters["table_refused"], counters["invalid_stacks"]) == (0, 0, 0), counters
@@ -241,8 +244,8 @@ def test_tracemalloc_cycles_leave_the_chain_as_tracemalloc_left_it(fresh_memory_
     # installed over it (what it forwards to is that allocator).
     kernel.run("_plain = {'mem': _allocator(1), 'obj': _allocator(2)}", silent=True)
     kernel.run("tracemalloc.start()\n_tracer = {'mem': _allocator(1), 'obj': _allocator(2)}\ntracemalloc.stop()", silent=True)
-    plain: Dict[str, List[int]] = kernel.value("_plain")
-    tracer: Dict[str, List[int]] = kernel.value("_tracer")
+    plain: dict[str, list[int]] = kernel.value("_plain")
+    tracer: dict[str, list[int]] = kernel.value("_tracer")
     kernel.run(_SPEED, silent=True)
     before: float = kernel.value("_fastest")
 
@@ -256,7 +259,7 @@ def test_tracemalloc_cycles_leave_the_chain_as_tracemalloc_left_it(fresh_memory_
             if code.startswith("%%scalene"):
                 kernel.profile_of(outcome)  # memory profiling still attached
                 assert "allocator wrappers" not in outcome.stderr, outcome.stderr
-            chain: Dict[str, Any] = kernel.value("_chain()")
+            chain: dict[str, Any] = kernel.value("_chain()")
             assert not chain["ours"], (cycle, code, chain)
             for domain in ("mem", "obj"):
                 if chain["tracing"]:
@@ -272,11 +275,7 @@ def test_tracemalloc_cycles_leave_the_chain_as_tracemalloc_left_it(fresh_memory_
 
 # -- freed memory goes back ---------------------------------------------------------
 
-_RESIDENT = (
-    "def resident_mb():\n"
-    "    with open('/proc/self/statm') as handle:\n"
-    "        return int(handle.read().split()[1]) * 4096 / 2**20\n"
-)
+_RESIDENT = "def resident_mb():\n    with open('/proc/self/statm') as handle:\n        return int(handle.read().split()[1]) * 4096 / 2**20\n"
 
 
 @pytest.mark.parametrize(

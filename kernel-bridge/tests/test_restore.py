@@ -3,7 +3,7 @@ accumulates across runs."""
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from kernel_session import KernelSession
 
@@ -49,12 +49,12 @@ del _state, _listening, _json
 """
 
 
-def snapshot(kernel: KernelSession) -> Dict[str, Any]:
+def snapshot(kernel: KernelSession) -> dict[str, Any]:
     import json
 
     outcome = kernel.run(SNAPSHOT, silent=True)
     assert outcome.status == "ok", outcome.error
-    state: Dict[str, Any] = json.loads(outcome.stdout.strip().splitlines()[-1])
+    state: dict[str, Any] = json.loads(outcome.stdout.strip().splitlines()[-1])
     return state
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import random
 import sys
 from types import FrameType
-from typing import Optional
 
 import pytest
-
 from scalene_lab.sampler import CpuSampler, split_sample
 
 
@@ -29,7 +27,7 @@ class FakeClock:
     def process_cpu(self) -> float:
         return self.process
 
-    def thread_cpu_of(self, ident: int) -> Optional[float]:
+    def thread_cpu_of(self, ident: int) -> float | None:
         return None
 
     def advance(self, wall: float, cpu: float) -> None:
@@ -121,7 +119,7 @@ def test_functions_accumulate_their_lines() -> None:
 
     inner()
     inner()
-    (key, acc), = sampler.functions.items()
+    ((key, acc),) = sampler.functions.items()
     assert key[1].endswith("inner") and acc.count == 2
     assert acc.python + acc.native == pytest.approx(0.04)
 

@@ -4,10 +4,9 @@ the stack each sample recorded at its instant, with cells named `In [N]`."""
 from __future__ import annotations
 
 import textwrap
-from typing import Any, Dict, List
+from typing import Any
 
 from kernel_session import KernelSession
-
 from scalene_lab.schema import validation_errors
 
 DEFINITIONS = textwrap.dedent(
@@ -27,7 +26,7 @@ DEFINITIONS = textwrap.dedent(
 )
 
 
-def _stacks_with(entries: List[Any], *needles: str) -> List[Any]:
+def _stacks_with(entries: list[Any], *needles: str) -> list[Any]:
     return [entry for entry in entries if all(any(needle in frame for frame in entry[0]) for needle in needles)]
 
 
@@ -36,7 +35,7 @@ def test_stacks_carry_the_call_chain_through_earlier_cells(memory_kernel: Kernel
     assert defined.status == "ok", defined.error
     outcome = memory_kernel.run("%%scalene --stacks\nfor _ in range(4):\n    result = outer(3)\n")
     assert outcome.status == "ok", outcome.error
-    profile: Dict[str, Any] = outcome.profile
+    profile: dict[str, Any] = outcome.profile
     assert validation_errors(profile) == []
     assert not any("stacks" in message for message in profile["notebook"]["messages"]), profile["notebook"]["messages"]
     cell = profile["notebook"]["profiled_source"]

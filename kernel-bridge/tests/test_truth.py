@@ -18,8 +18,6 @@ import textwrap
 from statistics import median
 
 import pytest
-from typing import List, Tuple
-
 from kernel_session import KernelSession, line_of, loaded_kernel, total
 
 BODY = [
@@ -43,8 +41,9 @@ PROFILED_ITERATIONS = 2_000_000
 FAST_RATE = "--cpu-sampling-rate 0.001"
 
 
-def _loop(body: List[str], iterations: int = ITERATIONS) -> str:
-    return "s = 0\nfor i in range(%d):\n%s\n" % (iterations, "\n".join("    " + line for line in body))
+def _loop(body: list[str], iterations: int = ITERATIONS) -> str:
+    lines = "\n".join("    " + line for line in body)
+    return f"s = 0\nfor i in range({iterations}):\n{lines}\n"
 
 
 # Runs inside the kernel: every variant compiled once and timed in
@@ -70,7 +69,7 @@ for _round in range({rounds}):
 """
 
 
-def _ablation_rounds(kernel: KernelSession, rounds: int) -> List[List[float]]:
+def _ablation_rounds(kernel: KernelSession, rounds: int) -> list[list[float]]:
     """Percent of the loop's time each body line costs, measured unprofiled,
     once per round (one list of shares, in BODY's order, a round).
 
@@ -90,7 +89,7 @@ def _ablation_rounds(kernel: KernelSession, rounds: int) -> List[List[float]]:
         variants.append(_loop(variant))
     outcome = kernel.run(_TIMING_CELL.format(sources=variants, rounds=rounds))
     assert outcome.status == "ok", outcome.error
-    shares: List[List[float]] = []
+    shares: list[list[float]] = []
     for times in kernel.value("_rounds"):
         base, extra, empty, *without = (float(t) for t in times)
         trivial = max(0.0, extra - base)
@@ -101,13 +100,13 @@ def _ablation_rounds(kernel: KernelSession, rounds: int) -> List[List[float]]:
     return shares
 
 
-def _interleaved(kernel: KernelSession, turns: int = 4) -> Tuple[List[List[float]], List[List[float]]]:
+def _interleaved(kernel: KernelSession, turns: int = 4) -> tuple[list[list[float]], list[list[float]]]:
     """(truth rounds, profiled shares): truth rounds and profiled runs take
     turns, so both see the same states of the shared machine (a neighbour's
     load changes the lines' relative costs, the allocating heavy line's
     most: truths taken a minute apart read the heavy line 79.9% and 84.7%)."""
-    truth_rounds: List[List[float]] = []
-    profiled: List[List[float]] = []
+    truth_rounds: list[list[float]] = []
+    profiled: list[list[float]] = []
     for _turn in range(turns):
         truth_rounds += _ablation_rounds(kernel, ROUNDS_PER_TURN)
         outcome = kernel.run(f"%%scalene --cpu-only {FAST_RATE}\n" + _loop(BODY, PROFILED_ITERATIONS))
@@ -119,20 +118,19 @@ def _interleaved(kernel: KernelSession, turns: int = 4) -> Tuple[List[List[float
     return truth_rounds, profiled
 
 
-def _loop_verdict(truth_rounds: List[List[float]], profiled: List[List[float]]) -> Tuple[bool, str]:
+def _loop_verdict(truth_rounds: list[list[float]], profiled: list[list[float]]) -> tuple[bool, str]:
     """Whether every line's median share is within 5 points of its median
     truth (the last line no higher than its truth plus 5), and what was seen."""
     truths = {text: median([r[j] for r in truth_rounds]) for j, text in enumerate(BODY)}
     shares = {text: median([r[j] for r in profiled]) for j, text in enumerate(BODY)}
     seen = "; ".join(
-        f"{text[:9]}: profile {shares[text]:.1f} (runs {', '.join(f'{r[j]:.1f}' for r in profiled)}), truth {truths[text]:.1f}"
-        for j, text in enumerate(BODY)
+        f"{text[:9]}: profile {shares[text]:.1f} (runs {', '.join(f'{r[j]:.1f}' for r in profiled)}), truth {truths[text]:.1f}" for j, text in enumerate(BODY)
     )
     ok = all(abs(shares[text] - truths[text]) <= 5.0 for text in BODY)
     return ok and shares[BODY[-1]] <= truths[BODY[-1]] + 5.0, seen
 
 
-def test_loop_lines_without_calls_match_ablation(kernel: KernelSession, tmp_path: "os.PathLike[str]") -> None:
+def test_loop_lines_without_calls_match_ablation(kernel: KernelSession, tmp_path: os.PathLike[str]) -> None:
     truth_rounds, profiled = _interleaved(kernel)
     ok, seen = _loop_verdict(truth_rounds, profiled)
     print(f"loop lines: {seen}")  # shown with pytest -s
@@ -261,9 +259,7 @@ def test_a_worker_thread_gets_its_own_lines(memory_kernel: KernelSession) -> Non
         cell_id="cell-worker",
     )
     assert defined.status == "ok", defined.error
-    outcome = memory_kernel.run(
-        f"%%scalene {FAST_RATE}\nresult = []\nt = threading.Thread(target=worker, args=(result,))\nt.start()\nt.join()\n"
-    )
+    outcome = memory_kernel.run(f"%%scalene {FAST_RATE}\nresult = []\nt = threading.Thread(target=worker, args=(result,))\nt.start()\nt.join()\n")
     assert outcome.status == "ok", outcome.error
     profile = outcome.profile
     keys = [k for k, source in profile["notebook"]["sources"].items() if source.get("cell_id") == "cell-worker"]
@@ -290,9 +286,7 @@ def test_a_worker_thread_gets_its_own_lines(memory_kernel: KernelSession) -> Non
 # 128 KiB about 3%). Scalene's threshold sampler counts every byte, so it
 # has no spread but cannot split the window's bytes between lines.
 @pytest.mark.parametrize("window, bound", [(131072, 0.10), (1048576, 0.40)])
-def test_malloc_mb_is_what_a_line_keeps_and_churn_is_shown_beside_it(
-    memory_kernel: KernelSession, window: int, bound: float
-) -> None:
+def test_malloc_mb_is_what_a_line_keeps_and_churn_is_shown_beside_it(memory_kernel: KernelSession, window: int, bound: float) -> None:
     # Scalene's n_malloc_mb is net allocation against its window: the
     # temporaries `str(i)` (and the loop's ints) are freed at once and do
     # not count; the strings and the list the line keeps do. The truth is

@@ -8,10 +8,10 @@ import argparse
 import io
 import os
 import shlex
-from typing import Dict, List, NoReturn, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import NoReturn
 
 from IPython.core.error import UsageError
-
 from scalene_lab.options import (
     DEFAULT_ALLOCATION_WINDOW,
     DEFAULT_CPU_PERCENT_THRESHOLD,
@@ -31,25 +31,21 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message}\n{self.format_usage().strip()}")
 
-    def exit(self, status: int = 0, message: Optional[str] = None) -> NoReturn:
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         raise UsageError((message or "").strip() or self.format_usage().strip())
 
 
 def _rate(text: str) -> float:
     value = _number(text)
     if not MIN_SAMPLING_RATE <= value <= MAX_SAMPLING_RATE:
-        raise argparse.ArgumentTypeError(
-            f"must be between {MIN_SAMPLING_RATE} and {MAX_SAMPLING_RATE} seconds, got {text}"
-        )
+        raise argparse.ArgumentTypeError(f"must be between {MIN_SAMPLING_RATE} and {MAX_SAMPLING_RATE} seconds, got {text}")
     return value
 
 
 def _window(text: str) -> int:
     value = _number(text)
     if value != int(value) or not MIN_ALLOCATION_WINDOW <= value <= MAX_ALLOCATION_WINDOW:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number of bytes between {MIN_ALLOCATION_WINDOW} and {MAX_ALLOCATION_WINDOW}, got {text}"
-        )
+        raise argparse.ArgumentTypeError(f"must be a whole number of bytes between {MIN_ALLOCATION_WINDOW} and {MAX_ALLOCATION_WINDOW}, got {text}")
     return int(value)
 
 
@@ -70,7 +66,7 @@ def _number(text: str) -> float:
     return value
 
 
-def _name_list(text: str) -> List[str]:
+def _name_list(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
         raise argparse.ArgumentTypeError("expects a comma-separated list of names")
@@ -95,52 +91,65 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, add_help=False, allow_abbrev=False)
     add = parser.add_argument
     add("--cpu-only", action="store_true", help="profile CPU time only (no memory or GPU)")
-    add("--cpu-sampling-rate", type=_rate, default=DEFAULT_CPU_SAMPLING_RATE, metavar="S",
-        help=f"mean seconds between CPU samples (default {DEFAULT_CPU_SAMPLING_RATE}); intervals are exponentially jittered")
-    add("--cpu-percent-threshold", type=_threshold, default=DEFAULT_CPU_PERCENT_THRESHOLD, metavar="P",
-        help=f"leave out sources with less than P%% of the time (default {DEFAULT_CPU_PERCENT_THRESHOLD:g})")
+    add(
+        "--cpu-sampling-rate",
+        type=_rate,
+        default=DEFAULT_CPU_SAMPLING_RATE,
+        metavar="S",
+        help=f"mean seconds between CPU samples (default {DEFAULT_CPU_SAMPLING_RATE}); intervals are exponentially jittered",
+    )
+    add(
+        "--cpu-percent-threshold",
+        type=_threshold,
+        default=DEFAULT_CPU_PERCENT_THRESHOLD,
+        metavar="P",
+        help=f"leave out sources with less than P%% of the time (default {DEFAULT_CPU_PERCENT_THRESHOLD:g})",
+    )
     add("--reduced-profile", action="store_true", help="list only lines that have samples")
     add("--profile-all", action="store_true", help="also charge time to installed libraries' own lines")
-    add("--profile-only", type=_name_list, default=[], metavar="A,B",
-        help="charge time only to files whose path contains one of these strings (cells always count)")
-    add("--profile-exclude", type=_name_list, default=[], metavar="A,B",
-        help="never charge time to files whose path contains one of these strings")
-    add("--profile-system-libraries", action="store_true",
-        help="also charge time to the standard library's and installed libraries' lines")
-    add("--outfile", type=_outfile, default=None, metavar="FILE.json",
-        help="also write the profile (Scalene's JSON format) to FILE.json")
+    add(
+        "--profile-only",
+        type=_name_list,
+        default=[],
+        metavar="A,B",
+        help="charge time only to files whose path contains one of these strings (cells always count)",
+    )
+    add("--profile-exclude", type=_name_list, default=[], metavar="A,B", help="never charge time to files whose path contains one of these strings")
+    add("--profile-system-libraries", action="store_true", help="also charge time to the standard library's and installed libraries' lines")
+    add("--outfile", type=_outfile, default=None, metavar="FILE.json", help="also write the profile (Scalene's JSON format) to FILE.json")
     view = parser.add_mutually_exclusive_group()
-    view.add_argument("--html", dest="view", action="store_const", const="html",
-                      help="frontends without scalene-lab show the HTML table (default)")
-    view.add_argument("--cli", dest="view", action="store_const", const="cli",
-                      help="frontends without scalene-lab show the text table")
-    add("--memory", action="store_true",
-        help="profile memory and copy volume too (the default where the native allocator can attach)")
-    add("--allocation-sampling-window", type=_window, default=DEFAULT_ALLOCATION_WINDOW, metavar="BYTES",
-        help=f"mean bytes between allocation samples (default {DEFAULT_ALLOCATION_WINDOW})")
+    view.add_argument("--html", dest="view", action="store_const", const="html", help="frontends without scalene-lab show the HTML table (default)")
+    view.add_argument("--cli", dest="view", action="store_const", const="cli", help="frontends without scalene-lab show the text table")
+    add("--memory", action="store_true", help="profile memory and copy volume too (the default where the native allocator can attach)")
+    add(
+        "--allocation-sampling-window",
+        type=_window,
+        default=DEFAULT_ALLOCATION_WINDOW,
+        metavar="BYTES",
+        help=f"mean bytes between allocation samples (default {DEFAULT_ALLOCATION_WINDOW})",
+    )
     add("--gpu", action="store_true", help="profile the GPU (not available yet)")
-    add("--stacks", action="store_true",
-        help="also record your call stacks (Scalene's stacks and memory_stacks; needs the native frame reader)")
+    add("--stacks", action="store_true", help="also record your call stacks (Scalene's stacks and memory_stacks; needs the native frame reader)")
     parser.set_defaults(view="html", memory=True)
     return parser
 
 
-def _option_arity(parser: argparse.ArgumentParser) -> Dict[str, bool]:
-    arity: Dict[str, bool] = {}
+def _option_arity(parser: argparse.ArgumentParser) -> dict[str, bool]:
+    arity: dict[str, bool] = {}
     for action in parser._actions:
         for flag in action.option_strings:
             arity[flag] = action.nargs != 0
     return arity
 
 
-def split_statement(parser: argparse.ArgumentParser, line: str) -> Tuple[List[str], str]:
+def split_statement(parser: argparse.ArgumentParser, line: str) -> tuple[list[str], str]:
     """Split ``%scrun`` input into its leading option tokens and the statement.
 
     The statement is returned as typed (no shell-style unquoting); options end
     at the first token that does not start with ``-`` or at ``--``.
     """
     arity = _option_arity(parser)
-    tokens: List[str] = []
+    tokens: list[str] = []
     rest = line.strip()
     expects_value = False
     while rest:
@@ -174,7 +183,7 @@ def parse_options(parser: argparse.ArgumentParser, tokens: Sequence[str]) -> Pro
     return ProfileOptions(**args, argv=list(tokens))
 
 
-def tokenize(line: str) -> List[str]:
+def tokenize(line: str) -> list[str]:
     """Shell-style split of a ``%%scalene`` options line (UsageError on bad quoting)."""
     try:
         return shlex.split(line)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-
 from scalene_lab.interrupts import show_as_users
 from scalene_lab.runner import run_profiled
 
@@ -56,7 +55,7 @@ class ScaleneMagics(Magics):
             raise
 
     @line_cell_magic
-    def scalene(self, line: str, cell: Optional[str] = None) -> Any:
+    def scalene(self, line: str, cell: str | None = None) -> Any:
         """(docstring set below from the option grammar)"""
         __tracebackhide__ = True  # noqa: F841
         try:
@@ -69,9 +68,7 @@ class ScaleneMagics(Magics):
             raise
 
 
-ScaleneMagics.scrun.__doc__ = _doc(
-    _LINE_USAGE, _LINE_PARSER.format_help(), "    %scrun --cpu-sampling-rate 0.005 train(model, data)"
-)
+ScaleneMagics.scrun.__doc__ = _doc(_LINE_USAGE, _LINE_PARSER.format_help(), "    %scrun --cpu-sampling-rate 0.005 train(model, data)")
 ScaleneMagics.scalene.__doc__ = _doc(
     _CELL_USAGE + "\n%scalene [options] statement   (line mode, same as %scrun)",
     _CELL_PARSER.format_help(),

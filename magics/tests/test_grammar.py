@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
-
 from scalene_lab_magics.grammar import build_parser, parse_options, split_statement, tokenize
 
 PARSER = build_parser("%scrun")
@@ -35,10 +34,18 @@ def test_options_are_converted() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["--cpu-sampling-rate", "0"], ["--cpu-sampling-rate", "nan"], ["--cpu-sampling-rate", "1e9"], ["--bogus"], ["--cpu-only=yes"],
-     ["--outfile", ""], ["--outfile", "  "], ["--outfile="]],
+    [
+        ["--cpu-sampling-rate", "0"],
+        ["--cpu-sampling-rate", "nan"],
+        ["--cpu-sampling-rate", "1e9"],
+        ["--bogus"],
+        ["--cpu-only=yes"],
+        ["--outfile", ""],
+        ["--outfile", "  "],
+        ["--outfile="],
+    ],
 )
-def test_bad_options_raise_usage_error_with_the_usage_line(argv: "list[str]") -> None:
+def test_bad_options_raise_usage_error_with_the_usage_line(argv: list[str]) -> None:
     with pytest.raises(UsageError, match="usage: %scrun"):
         parse_options(PARSER, argv)
 
