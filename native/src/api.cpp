@@ -80,7 +80,9 @@ void discard_stale_records() {
 
 // Where CPython keeps frames in this interpreter (see records.hpp). Set
 // before anything samples.
-SL_EXPORT void sl_set_python_layout(const sl_python_layout* layout) { set_python_layout(*layout); }
+SL_EXPORT void sl_set_python_layout(const sl_python_layout* layout) {
+  set_python_layout(*layout);
+}
 
 // The drain signal: its Python-level handler is tripped when records wait.
 // Each run starts with every per-run counter at zero.
@@ -97,7 +99,9 @@ SL_EXPORT void sl_begin_run(int signal_number) {
 }
 
 // No more drain requests (the kernel side drains what is left itself).
-SL_EXPORT void sl_end_run(void) { state().signal_number.store(0, std::memory_order_relaxed); }
+SL_EXPORT void sl_end_run(void) {
+  state().signal_number.store(0, std::memory_order_relaxed);
+}
 
 // Read the calling thread's stack into `out` (the kernel side checks the
 // layout against its own frames with this); returns the depth or -1.
@@ -110,15 +114,23 @@ SL_EXPORT int sl_probe_stack(sl_record* out) {
 }
 
 // Arm the CPU sampler (cpu_sampler.hpp); 0 on success, else errno.
-SL_EXPORT int sl_cpu_start(const sl_cpu_config* config) { return cpu_start(*config) ? 0 : (errno ? errno : -1); }
+SL_EXPORT int sl_cpu_start(const sl_cpu_config* config) {
+  return cpu_start(*config) ? 0 : (errno ? errno : -1);
+}
 
 // Disarm it; idempotent, and safe to call when it never started.
-SL_EXPORT void sl_cpu_stop(void) { cpu_stop(); }
+SL_EXPORT void sl_cpu_stop(void) {
+  cpu_stop();
+}
 
-SL_EXPORT int sl_cpu_running(void) { return cpu_running() ? 1 : 0; }
+SL_EXPORT int sl_cpu_running(void) {
+  return cpu_running() ? 1 : 0;
+}
 
 // The cell's threads (kernel tids) that get CPU samples too.
-SL_EXPORT void sl_cpu_set_threads(const int32_t* tids, size_t count) { cpu_set_threads(tids, count); }
+SL_EXPORT void sl_cpu_set_threads(const int32_t* tids, size_t count) {
+  cpu_set_threads(tids, count);
+}
 
 // Whether the calling thread runs the profiler's own code (set around the
 // kernel side's drain): its allocations are not sampled and its time is left
@@ -157,10 +169,14 @@ SL_EXPORT long sl_attach(const sl_config* config) {
 }
 
 // 1 when the library was preloaded (LD_PRELOAD) and its malloc family is the process's.
-SL_EXPORT int sl_preloaded(void) { return is_preloaded() ? 1 : 0; }
+SL_EXPORT int sl_preloaded(void) {
+  return is_preloaded() ? 1 : 0;
+}
 
 // Start or stop taking samples (frees of sampled blocks are matched either way).
-SL_EXPORT void sl_set_sampling(int enabled) { g_sampling.store(enabled != 0, std::memory_order_release); }
+SL_EXPORT void sl_set_sampling(int enabled) {
+  g_sampling.store(enabled != 0, std::memory_order_release);
+}
 
 // Put every patched slot back; no more records are produced after this.
 // Hooks that stay reachable (preloaded, or a Python wrapper another tool
@@ -221,10 +237,14 @@ SL_EXPORT int sl_wrap_python_allocator(const void* current, void* wrapper) {
 }
 
 // Python's allocator serves small requests from pymalloc's pools (no malloc inside).
-SL_EXPORT void sl_set_small_requests_pooled(int pooled) { set_small_requests_pooled(pooled != 0); }
+SL_EXPORT void sl_set_small_requests_pooled(int pooled) {
+  set_small_requests_pooled(pooled != 0);
+}
 
 // The wrapper of `slot` is no longer installed anywhere.
-SL_EXPORT void sl_release_python_allocator(int slot) { release_python_slot(slot); }
+SL_EXPORT void sl_release_python_allocator(int slot) {
+  release_python_slot(slot);
+}
 
 // 1 when nobody (Python or native) has a handler for `signal_number`.
 SL_EXPORT int sl_signal_is_free(int signal_number) {

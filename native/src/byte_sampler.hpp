@@ -47,7 +47,8 @@ class ByteSampler {
   // thread_local one needs no constructor call (which could allocate).
   constexpr ByteSampler() : window_(1), rng_(1), gap_(~uint64_t{0}), remaining_(~uint64_t{0}) {}
 
-  ByteSampler(uint64_t window_bytes, uint64_t seed) : window_(window_bytes ? window_bytes : 1), rng_(seed), gap_(0), remaining_(0) {
+  ByteSampler(uint64_t window_bytes, uint64_t seed)
+      : window_(window_bytes ? window_bytes : 1), rng_(seed), gap_(0), remaining_(0) {
     gap_ = remaining_ = draw_gap();
   }
 

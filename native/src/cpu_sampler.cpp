@@ -3,11 +3,11 @@
 // timer_settime, tgkill, the frame reader and the lock-free record arena.
 #include "cpu_sampler.hpp"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
-#include <dlfcn.h>
 #include <link.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -29,7 +29,7 @@ namespace scalene_lab {
 namespace {
 
 constexpr size_t kMaxThreads = 256;
-constexpr uint64_t kRetripNs = 5000000;  // an unanswered drain request is made again after 5 ms
+constexpr uint64_t kRetripNs = 5000000;         // an unanswered drain request is made again after 5 ms
 constexpr uint64_t kSettleLimitNs = 500000000;  // disarming waits at most this for cell threads' pending signals
 constexpr size_t kMaxRanges = 32;
 
@@ -53,7 +53,7 @@ struct CpuState {
   std::atomic<uint64_t> last_tick_ns{0};
   timer_t timer{};
   bool have_timer = false;
-  struct sigaction previous {};
+  struct sigaction previous{};
   bool installed = false;
   int32_t threads[kMaxThreads] = {};
   std::atomic<size_t> thread_count{0};
@@ -87,7 +87,9 @@ uint64_t read_clock(clockid_t clock) {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-int gettid_now() { return static_cast<int>(syscall(SYS_gettid)); }
+int gettid_now() {
+  return static_cast<int>(syscall(SYS_gettid));
+}
 
 // xorshift64*: a draw in (0, 1] for the exponential jitter.
 double next_uniform() {
@@ -260,7 +262,7 @@ int find_ranges(dl_phdr_info* info, size_t, void* self_base) {
                          std::strstr(name, "/ld-linux");
   if (!interpreter && !c_library) return 0;
   for (int i = 0; i < info->dlpi_phnum && g_cpu.range_count < kMaxRanges; ++i) {
-    const ElfW(Phdr)& header = info->dlpi_phdr[i];
+    const ElfW(Phdr) & header = info->dlpi_phdr[i];
     if (header.p_type != PT_LOAD || !(header.p_flags & PF_X)) continue;
     const uint64_t start = info->dlpi_addr + header.p_vaddr;
     g_cpu.ranges[g_cpu.range_count++] =
@@ -298,7 +300,8 @@ void request_drain() {
   const uint64_t now = read_clock(CLOCK_MONOTONIC);
   uint64_t tripped = shared.trip_pending_ns.load(std::memory_order_acquire);
   if (tripped != 0 && now - tripped < kRetripNs) return;
-  if (!shared.trip_pending_ns.compare_exchange_strong(tripped, now, std::memory_order_acq_rel)) return;  // another thread tripped it
+  if (!shared.trip_pending_ns.compare_exchange_strong(tripped, now, std::memory_order_acq_rel))
+    return;  // another thread tripped it
   reinterpret_cast<int (*)(int)>(layout.set_interrupt)(signum);
 }
 
@@ -389,7 +392,8 @@ void cpu_stop() {
     const uint64_t give_up = read_clock(CLOCK_MONOTONIC) + kSettleLimitNs;
     const timespec pause{0, 100000};
     for (size_t i = 0; i < signalled; ++i) {
-      while (signal_pending_on(g_cpu.threads[i], signum) && read_clock(CLOCK_MONOTONIC) < give_up) nanosleep(&pause, nullptr);
+      while (signal_pending_on(g_cpu.threads[i], signum) && read_clock(CLOCK_MONOTONIC) < give_up)
+        nanosleep(&pause, nullptr);
     }
     while (sigtimedwait(&block, nullptr, &zero) > 0) {
     }
@@ -400,7 +404,9 @@ void cpu_stop() {
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
 }
 
-bool cpu_running() { return g_cpu.installed; }
+bool cpu_running() {
+  return g_cpu.installed;
+}
 
 void cpu_set_threads(const int32_t* tids, size_t count) {
   if (count > kMaxThreads) count = kMaxThreads;
@@ -437,8 +443,12 @@ void cpu_profiler_exit() {
   if (cpu > clock.profiler_cpu) clock.excluded_cpu += cpu - clock.profiler_cpu;
 }
 
-uint64_t cpu_samples() { return g_cpu.samples.load(std::memory_order_relaxed); }
+uint64_t cpu_samples() {
+  return g_cpu.samples.load(std::memory_order_relaxed);
+}
 
-uint64_t cpu_thread_signals() { return g_cpu.thread_signals.load(std::memory_order_relaxed); }
+uint64_t cpu_thread_signals() {
+  return g_cpu.thread_signals.load(std::memory_order_relaxed);
+}
 
 }  // namespace scalene_lab

@@ -104,14 +104,14 @@ void patch_slot(void** slot, void* hook, bool* patched_any) {
   *patched_any = true;
 }
 
-void patch_relocations(const dl_phdr_info* info, const ElfW(Rela) * relocations, size_t bytes, const ElfW(Sym) * symbols,
-                       const char* strings, bool* patched_any) {
+void patch_relocations(const dl_phdr_info* info, const ElfW(Rela) * relocations, size_t bytes,
+                       const ElfW(Sym) * symbols, const char* strings, bool* patched_any) {
   const size_t count = bytes / sizeof(ElfW(Rela));
   for (size_t i = 0; i < count; ++i) {
-    const ElfW(Rela)& relocation = relocations[i];
+    const ElfW(Rela) & relocation = relocations[i];
     const uint32_t type = ELF64_R_TYPE(relocation.r_info);
     if (type != kJumpSlot && type != kGlobDat) continue;
-    const ElfW(Sym)& symbol = symbols[ELF64_R_SYM(relocation.r_info)];
+    const ElfW(Sym) & symbol = symbols[ELF64_R_SYM(relocation.r_info)];
     void* hook = hook_for(strings + symbol.st_name);
     if (hook == nullptr) continue;
     patch_slot(reinterpret_cast<void**>(info->dlpi_addr + relocation.r_offset), hook, patched_any);
@@ -136,14 +136,29 @@ int patch_object(dl_phdr_info* info, size_t, void*) {
   bool plt_is_rela = true;
   for (const ElfW(Dyn)* entry = dynamic; entry->d_tag != DT_NULL; ++entry) {
     switch (entry->d_tag) {
-      case DT_SYMTAB: symbols = reinterpret_cast<const ElfW(Sym)*>(rebase(info, entry->d_un.d_ptr)); break;
-      case DT_STRTAB: strings = reinterpret_cast<const char*>(rebase(info, entry->d_un.d_ptr)); break;
-      case DT_JMPREL: plt = reinterpret_cast<const ElfW(Rela)*>(rebase(info, entry->d_un.d_ptr)); break;
-      case DT_PLTRELSZ: plt_bytes = entry->d_un.d_val; break;
-      case DT_PLTREL: plt_is_rela = entry->d_un.d_val == DT_RELA; break;
-      case DT_RELA: rela = reinterpret_cast<const ElfW(Rela)*>(rebase(info, entry->d_un.d_ptr)); break;
-      case DT_RELASZ: rela_bytes = entry->d_un.d_val; break;
-      default: break;
+      case DT_SYMTAB:
+        symbols = reinterpret_cast<const ElfW(Sym)*>(rebase(info, entry->d_un.d_ptr));
+        break;
+      case DT_STRTAB:
+        strings = reinterpret_cast<const char*>(rebase(info, entry->d_un.d_ptr));
+        break;
+      case DT_JMPREL:
+        plt = reinterpret_cast<const ElfW(Rela)*>(rebase(info, entry->d_un.d_ptr));
+        break;
+      case DT_PLTRELSZ:
+        plt_bytes = entry->d_un.d_val;
+        break;
+      case DT_PLTREL:
+        plt_is_rela = entry->d_un.d_val == DT_RELA;
+        break;
+      case DT_RELA:
+        rela = reinterpret_cast<const ElfW(Rela)*>(rebase(info, entry->d_un.d_ptr));
+        break;
+      case DT_RELASZ:
+        rela_bytes = entry->d_un.d_val;
+        break;
+      default:
+        break;
     }
   }
   if (symbols == nullptr || strings == nullptr) return 0;

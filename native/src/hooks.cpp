@@ -103,7 +103,7 @@ bool resolve_real_functions() {
   // Preloaded, the global malloc family is this library's own (preload.cpp)
   // and its hooks are never installed; only memcpy, memmove and dlopen's
   // real functions are called then.
-#define SL_RESOLVE(name, ret, params, args)                                                 \
+#define SL_RESOLVE(name, ret, params, args)                                                \
   functions.name = reinterpret_cast<decltype(functions.name)>(dlsym(RTLD_DEFAULT, #name)); \
   if (functions.name == nullptr) return false;
   SL_HOOKED_SYMBOLS(SL_RESOLVE)

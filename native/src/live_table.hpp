@@ -36,8 +36,7 @@ class LiveTable {
   // until a run keeps that many.
   bool map() {
     if (slots_ != nullptr) return true;
-    void* memory = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* memory = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (memory == MAP_FAILED) return false;
     slots_ = static_cast<Slot*>(memory);  // zero pages: every slot is empty
     return true;

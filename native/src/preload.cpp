@@ -39,7 +39,9 @@ SL_INTERPOSE void* malloc(size_t size) __attribute__((alias("sl_preload_malloc")
 
 namespace scalene_lab {
 
-bool is_preloaded() { return dlsym(RTLD_DEFAULT, "malloc") == reinterpret_cast<void*>(&sl_preload_malloc); }
+bool is_preloaded() {
+  return dlsym(RTLD_DEFAULT, "malloc") == reinterpret_cast<void*>(&sl_preload_malloc);
+}
 
 }  // namespace scalene_lab
 
@@ -65,7 +67,9 @@ SL_INTERPOSE void* memalign(size_t alignment, size_t size) {
   return guarded_allocation(size, false, [alignment, size] { return __libc_memalign(alignment, size); });
 }
 
-SL_INTERPOSE void* aligned_alloc(size_t alignment, size_t size) { return memalign(alignment, size); }
+SL_INTERPOSE void* aligned_alloc(size_t alignment, size_t size) {
+  return memalign(alignment, size);
+}
 
 SL_INTERPOSE void* valloc(size_t size) {
   if (native_allocation_passes(size)) return __libc_valloc(size);

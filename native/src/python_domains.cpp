@@ -19,7 +19,9 @@ constexpr int kSlots = 64;
 PyAllocator g_saved[kSlots];
 bool g_taken[kSlots];  // changed only with the GIL held (from the kernel side)
 
-PyAllocator& original(void* context) { return *static_cast<PyAllocator*>(context); }
+PyAllocator& original(void* context) {
+  return *static_cast<PyAllocator*>(context);
+}
 
 // Python's allocator may itself call malloc (blocks above pymalloc's 512-byte
 // limit, reallocs, or every block under PYTHONMALLOC=malloc or debug hooks):
@@ -56,7 +58,8 @@ void* wrapped_realloc(void* context, void* old_pointer, size_t size) {
   PyAllocator& next = original(context);
   on_free(old_pointer);
   if (!g_sampling.load(std::memory_order_relaxed)) return next.realloc(next.context, old_pointer, size);
-  return guarded_allocation(size, true, [&next, old_pointer, size] { return next.realloc(next.context, old_pointer, size); }, true);
+  return guarded_allocation(
+      size, true, [&next, old_pointer, size] { return next.realloc(next.context, old_pointer, size); }, true);
 }
 
 // Matching a free never allocates, so it needs no guard.
@@ -82,7 +85,9 @@ int wrap_python_domain(const PyAllocator* current, PyAllocator* wrapper) {
   return slot;
 }
 
-void set_small_requests_pooled(bool pooled) { g_small_requests_pooled.store(pooled, std::memory_order_relaxed); }
+void set_small_requests_pooled(bool pooled) {
+  g_small_requests_pooled.store(pooled, std::memory_order_relaxed);
+}
 
 void release_python_slot(int slot) {
   if (slot >= 0 && slot < kSlots) g_taken[slot] = false;

@@ -86,9 +86,13 @@ void walk(void* context) {
 
 }  // namespace
 
-const sl_python_layout& python_layout() { return g_layout; }
+const sl_python_layout& python_layout() {
+  return g_layout;
+}
 
-void set_python_layout(const sl_python_layout& layout) { g_layout = layout; }
+void set_python_layout(const sl_python_layout& layout) {
+  g_layout = layout;
+}
 
 const void* current_thread_state() {
   const sl_python_layout& layout = g_layout;
@@ -111,8 +115,12 @@ bool capture_stack(const sl_python_layout& layout, const void* thread_state, sl_
   return false;
 }
 
-uint64_t invalid_stacks() { return g_invalid.load(std::memory_order_relaxed); }
+uint64_t invalid_stacks() {
+  return g_invalid.load(std::memory_order_relaxed);
+}
 
-void reset_invalid_stacks() { g_invalid.store(0, std::memory_order_relaxed); }
+void reset_invalid_stacks() {
+  g_invalid.store(0, std::memory_order_relaxed);
+}
 
 }  // namespace scalene_lab

@@ -27,7 +27,9 @@ HeapRelease g_heap_release{kReleaseDropBytes};
 
 namespace {
 
-uint32_t current_tid() { return static_cast<uint32_t>(syscall(SYS_gettid)); }
+uint32_t current_tid() {
+  return static_cast<uint32_t>(syscall(SYS_gettid));
+}
 
 uint64_t now_ns() {
   timespec ts{};

@@ -52,7 +52,9 @@ extern std::atomic<uint64_t> g_live_blocks;
 constexpr uint64_t kMatchingFrees = uint64_t{1} << 63;
 
 // Whether a free may be of a sampled block worth looking up.
-inline bool frees_matched() { return g_live_blocks.load(std::memory_order_relaxed) > kMatchingFrees; }
+inline bool frees_matched() {
+  return g_live_blocks.load(std::memory_order_relaxed) > kMatchingFrees;
+}
 
 // Freed heap memory goes back to the system after a net free of this much
 // sampled volume (heap_release.hpp).
@@ -74,7 +76,9 @@ struct ThreadState {
 // and reaches it with one %fs-relative load, with no TLS wrapper call.
 inline thread_local ThreadState t_thread_state __attribute__((tls_model("initial-exec")));
 
-inline ThreadState& thread_state() { return t_thread_state; }
+inline ThreadState& thread_state() {
+  return t_thread_state;
+}
 
 // True when this library's malloc family is the process's (LD_PRELOAD).
 bool is_preloaded();

@@ -32,16 +32,16 @@ struct Register {
 
 }  // namespace scalene_lab_test
 
-#define NATIVE_TEST(name)                                                          \
-  static void name();                                                              \
-  static scalene_lab_test::Test name##_test{#name, &name, nullptr};                \
-  static scalene_lab_test::Register name##_register(&name##_test);                 \
+#define NATIVE_TEST(name)                                           \
+  static void name();                                               \
+  static scalene_lab_test::Test name##_test{#name, &name, nullptr}; \
+  static scalene_lab_test::Register name##_register(&name##_test);  \
   static void name()
 
-#define CHECK(condition)                                                           \
-  do {                                                                             \
-    if (!(condition)) {                                                            \
-      std::printf("  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #condition);  \
-      ++scalene_lab_test::failures_in_current_test();                              \
-    }                                                                              \
+#define CHECK(condition)                                                          \
+  do {                                                                            \
+    if (!(condition)) {                                                           \
+      std::printf("  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #condition); \
+      ++scalene_lab_test::failures_in_current_test();                             \
+    }                                                                             \
   } while (0)

@@ -60,7 +60,8 @@ inline const Api* api() {
        resolve(library, "sl_attach", &loaded.attach) && resolve(library, "sl_set_sampling", &loaded.set_sampling) &&
        resolve(library, "sl_detach", &loaded.detach) && resolve(library, "sl_drain", &loaded.drain) &&
        resolve(library, "sl_get_stats", &loaded.get_stats) && resolve(library, "sl_cpu_start", &loaded.cpu_start) &&
-       resolve(library, "sl_cpu_stop", &loaded.cpu_stop) && resolve(library, "sl_cpu_set_threads", &loaded.cpu_set_threads) &&
+       resolve(library, "sl_cpu_stop", &loaded.cpu_stop) &&
+       resolve(library, "sl_cpu_set_threads", &loaded.cpu_set_threads) &&
        resolve(library, "sl_attached", &loaded.attached) && resolve(library, "sl_cpu_running", &loaded.cpu_running);
   return ok ? &loaded : nullptr;
 }

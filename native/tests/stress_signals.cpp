@@ -36,7 +36,9 @@ namespace {
 
 using scalene_lab_test::api;
 
-int current_tid() { return static_cast<int>(syscall(SYS_gettid)); }
+int current_tid() {
+  return static_cast<int>(syscall(SYS_gettid));
+}
 
 uint64_t now_ns() {
   timespec ts{};
@@ -53,8 +55,8 @@ extern "C" int count_trip(int) {
   return 0;
 }
 
-constexpr int kCpuSignalOffset = 6;     // SIGRTMIN + 6: the CPU sampler's signal
-constexpr int kDrainSignalOffset = 5;   // SIGRTMIN + 5: named to the library for trips
+constexpr int kCpuSignalOffset = 6;    // SIGRTMIN + 6: the CPU sampler's signal
+constexpr int kDrainSignalOffset = 5;  // SIGRTMIN + 5: named to the library for trips
 constexpr int kWorkers = 4;
 
 // Records taken by either consumer, kept for the checks (no allocation
@@ -154,7 +156,8 @@ void work(Worker* worker, const std::atomic<bool>* stop) {
       case 2: {
         // realloc keeps the old contents up to the smaller size
         unsigned char* grown = static_cast<unsigned char*>(std::realloc(blocks[slot], size));
-        if (blocks[slot] != nullptr && grown != nullptr && !intact(grown, size < sizes[slot] ? size : sizes[slot], seeds[slot])) {
+        if (blocks[slot] != nullptr && grown != nullptr &&
+            !intact(grown, size < sizes[slot] ? size : sizes[slot], seeds[slot])) {
           ++worker->corrupt;
         }
         blocks[slot] = grown;
@@ -247,7 +250,7 @@ NATIVE_TEST(signals_during_drains_lose_and_double_nothing) {
   Log log;
   log.records.resize(size_t{1} << 23);
   g_log = &log;
-  struct sigaction action {};
+  struct sigaction action{};
   action.sa_handler = &drain_from_handler;
   sigemptyset(&action.sa_mask);
   sigaction(SIGUSR2, &action, nullptr);
@@ -280,10 +283,10 @@ NATIVE_TEST(signals_during_drains_lose_and_double_nothing) {
   const size_t taken = log.count.load();
   std::printf("  %zu records (%llu taken by the handler), %llu handler drains during a drain, %llu trips\n", taken,
               static_cast<unsigned long long>(g_handler_records.load()),
-              static_cast<unsigned long long>(g_nested_tries.load()),
-              static_cast<unsigned long long>(g_trips.load()));
+              static_cast<unsigned long long>(g_nested_tries.load()), static_cast<unsigned long long>(g_trips.load()));
   std::printf("  pushed %llu, drained %llu, lost %llu\n", static_cast<unsigned long long>(stats.records_pushed),
-              static_cast<unsigned long long>(stats.records_drained), static_cast<unsigned long long>(stats.buffer_overflow));
+              static_cast<unsigned long long>(stats.records_drained),
+              static_cast<unsigned long long>(stats.buffer_overflow));
   CHECK(taken <= log.records.size());
   CHECK(stats.buffer_overflow == 0);
   CHECK(stats.records_pushed == stats.records_drained);

@@ -25,11 +25,21 @@ namespace {
 
 using scalene_lab_test::api;
 
-int sl_cpu_start(const sl_cpu_config* config) { return api()->cpu_start(config); }
-void sl_cpu_stop() { api()->cpu_stop(); }
-int sl_cpu_running() { return api()->cpu_running(); }
-void sl_cpu_set_threads(const int32_t* tids, size_t count) { api()->cpu_set_threads(tids, count); }
-size_t sl_drain(sl_record* out, size_t capacity) { return api()->drain(out, capacity); }
+int sl_cpu_start(const sl_cpu_config* config) {
+  return api()->cpu_start(config);
+}
+void sl_cpu_stop() {
+  api()->cpu_stop();
+}
+int sl_cpu_running() {
+  return api()->cpu_running();
+}
+void sl_cpu_set_threads(const int32_t* tids, size_t count) {
+  api()->cpu_set_threads(tids, count);
+}
+size_t sl_drain(sl_record* out, size_t capacity) {
+  return api()->drain(out, capacity);
+}
 
 constexpr uint64_t kMs = 1000 * 1000;
 
@@ -39,7 +49,9 @@ uint64_t now_ns(clockid_t clock = CLOCK_MONOTONIC) {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-int32_t gettid_now() { return static_cast<int32_t>(syscall(SYS_gettid)); }
+int32_t gettid_now() {
+  return static_cast<int32_t>(syscall(SYS_gettid));
+}
 
 void sentinel(int) {}
 
@@ -65,7 +77,9 @@ bool handler_is_sentinel(int signum) {
   return !(current.sa_flags & SA_SIGINFO) && current.sa_handler == &sentinel;
 }
 
-void give_back(int signum, const struct sigaction& previous) { sigaction(signum, &previous, nullptr); }
+void give_back(int signum, const struct sigaction& previous) {
+  sigaction(signum, &previous, nullptr);
+}
 
 int posix_timers() {
   const int fd = open("/proc/self/timers", O_RDONLY);
@@ -75,7 +89,8 @@ int posix_timers() {
   ssize_t got;
   while ((got = read(fd, buffer, sizeof buffer)) > 0) {
     // Lines "ID: n" (not "ClockID: n"): one per timer.
-    for (ssize_t i = 0; i + 3 < got; ++i) count += (i == 0 || buffer[i - 1] == '\n') && std::memcmp(buffer + i, "ID: ", 4) == 0;
+    for (ssize_t i = 0; i + 3 < got; ++i)
+      count += (i == 0 || buffer[i - 1] == '\n') && std::memcmp(buffer + i, "ID: ", 4) == 0;
   }
   close(fd);
   return count;
@@ -153,9 +168,9 @@ NATIVE_TEST(cpu_samples_tell_running_from_blocked_time_and_stop_cleanly) {
   Tally running, sleeping;
   drain_into(gettid_now(), split, &running, &sleeping, nullptr);
   api()->end_run();
-  std::printf("  running: %d samples, cpu/wall %.2f; sleeping: %d samples, %d blocked, cpu/wall %.2f\n", running.samples,
-              running.wall ? double(running.cpu) / double(running.wall) : 0.0, sleeping.samples, sleeping.blocked,
-              sleeping.wall ? double(sleeping.cpu) / double(sleeping.wall) : 0.0);
+  std::printf("  running: %d samples, cpu/wall %.2f; sleeping: %d samples, %d blocked, cpu/wall %.2f\n",
+              running.samples, running.wall ? double(running.cpu) / double(running.wall) : 0.0, sleeping.samples,
+              sleeping.blocked, sleeping.wall ? double(sleeping.cpu) / double(sleeping.wall) : 0.0);
   // ~300 samples each at 1 ms; loose for a loaded machine, tight enough to
   // catch a timer that is not re-armed or fires at the wrong rate.
   CHECK(running.samples >= 100 && running.samples <= 600);

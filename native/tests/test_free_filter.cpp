@@ -10,7 +10,9 @@
 using scalene_lab::FreeFilter;
 
 namespace {
-const void* address(uintptr_t value) { return reinterpret_cast<const void*>(value); }
+const void* address(uintptr_t value) {
+  return reinterpret_cast<const void*>(value);
+}
 }  // namespace
 
 NATIVE_TEST(a_freed_block_no_longer_stops_frees_of_its_address) {

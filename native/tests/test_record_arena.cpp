@@ -111,7 +111,8 @@ NATIVE_TEST(arena_hands_read_pages_back) {
   while (maps != nullptr && std::fgets(line, sizeof line, maps) != nullptr) {
     unsigned long start = 0, end = 0;
     if (std::sscanf(line, "%lx-%lx", &start, &end) == 2 && end - start == kBytes) {
-      if (resident_pages(reinterpret_cast<void*>(start), kBytes) >= kBytes / 2 / 4096) base = reinterpret_cast<void*>(start);
+      if (resident_pages(reinterpret_cast<void*>(start), kBytes) >= kBytes / 2 / 4096)
+        base = reinterpret_cast<void*>(start);
     }
   }
   if (maps != nullptr) std::fclose(maps);
