@@ -23,6 +23,7 @@ suite() {
   fi
 }
 
+suite "lint (eslint, prettier, stylelint, ruff, clang-format)" bash dev/lint.sh
 suite "mypy (kernel-bridge, magics)" mypy
 suite "TypeScript strict type check" bash -c "cd lab-extension && npx tsc --noEmit -p tsconfig.test.json"
 suite "pytest (real kernels)" python -m pytest

@@ -9,7 +9,10 @@ module.exports = {
   testRegex: '__tests__/.*\\.spec\\.ts$',
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
-    '^.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2019', isolatedModules: true } }]
+    '^.+\\.js$': [
+      'ts-jest',
+      { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2019', isolatedModules: true } }
+    ]
   },
   transformIgnorePatterns: ['/node_modules/(?!(@jupyterlab|@lumino)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],

@@ -2,12 +2,12 @@
  * The browser benchmark (`npm run bench -- --browser`): the Galata set-up of
  * the ui-tests, but the files in bench/, run once, never retried.
  */
-const base = require('./playwright.config');
+const base = require("./playwright.config");
 
 module.exports = {
   ...base,
-  testDir: 'bench',
-  testMatch: '*.bench.ts',
+  testDir: "bench",
+  testMatch: "*.bench.ts",
   retries: 0,
-  timeout: 900000
+  timeout: 900000,
 };

@@ -18,9 +18,7 @@ export const LOAD_CODE =
 /**
  * Whether a kernel speaks Python (IPython-based kernels report "python").
  */
-export async function isPythonKernel(
-  kernel: Kernel.IKernelConnection
-): Promise<boolean> {
+export async function isPythonKernel(kernel: Kernel.IKernelConnection): Promise<boolean> {
   const info = await kernel.info;
   return info.language_info.name.toLowerCase() === 'python';
 }
@@ -28,9 +26,7 @@ export async function isPythonKernel(
 /**
  * Send the silent load request to `kernel` if it is a Python kernel.
  */
-export async function loadInto(
-  kernel: Kernel.IKernelConnection
-): Promise<boolean> {
+export async function loadInto(kernel: Kernel.IKernelConnection): Promise<boolean> {
   if (!(await isPythonKernel(kernel))) {
     return false;
   }

@@ -63,7 +63,9 @@ export function renderCallTree(stacks: StackEntry[], doc: Document = document): 
   node.setAttribute('role', 'tree');
   node.setAttribute('aria-label', 'Sampled call stacks');
   if (root.children.length === 0) {
-    node.appendChild(text(doc, 'div', `${CSS}-empty`, 'No call stacks were sampled (run with --stacks to collect them).'));
+    node.appendChild(
+      text(doc, 'div', `${CSS}-empty`, 'No call stacks were sampled (run with --stacks to collect them).')
+    );
     return node;
   }
   for (const child of root.children) {

@@ -42,8 +42,20 @@ function field(key: keyof ILineProfile, scale = 1): (row: ILineProfile) => numbe
 
 /** Every column this renderer knows, in display order. */
 export const ALL_COLUMNS: readonly IColumn[] = [
-  { id: 'lineno', label: 'Line', description: 'Line number in its cell or file', kind: 'lineno', value: field('lineno') },
-  { id: 'time', label: 'Time', description: 'Share of the run: Python, native and system time', kind: 'bar', value: totalTime },
+  {
+    id: 'lineno',
+    label: 'Line',
+    description: 'Line number in its cell or file',
+    kind: 'lineno',
+    value: field('lineno')
+  },
+  {
+    id: 'time',
+    label: 'Time',
+    description: 'Share of the run: Python, native and system time',
+    kind: 'bar',
+    value: totalTime
+  },
   ...TIME_KINDS.map(kind => ({
     id: kind.css,
     label: kind.label,
@@ -51,23 +63,84 @@ export const ALL_COLUMNS: readonly IColumn[] = [
     kind: 'percent' as const,
     value: field(kind.key)
   })),
-  { id: 'peak', label: 'Peak MB', description: 'Peak memory the line held', kind: 'megabytes', value: field('n_peak_mb') },
-  { id: 'average', label: 'Avg MB', description: 'Average memory the line held', kind: 'megabytes', value: field('n_avg_mb') },
+  {
+    id: 'peak',
+    label: 'Peak MB',
+    description: 'Peak memory the line held',
+    kind: 'megabytes',
+    value: field('n_peak_mb')
+  },
+  {
+    id: 'average',
+    label: 'Avg MB',
+    description: 'Average memory the line held',
+    kind: 'megabytes',
+    value: field('n_avg_mb')
+  },
   {
     id: 'timeline',
     label: 'Timeline',
-    description: "The line's memory footprint over the run (sorts by its peak); a leak mark where Scalene's leak test flags the line",
+    description:
+      "The line's memory footprint over the run (sorts by its peak); a leak mark where Scalene's leak test flags the line",
     kind: 'sparkline',
     value: row => (row.memory_samples ?? []).reduce((peak, point) => Math.max(peak, point[1] ?? 0), 0)
   },
-  { id: 'activity', label: 'Mem %', description: 'Share of all memory activity (allocation and free) on this line', kind: 'percent', value: field('n_usage_fraction', 100) },
-  { id: 'pythonMemory', label: 'Py mem %', description: "Share of the line's allocation made by Python (the rest is native)", kind: 'percent', value: field('n_python_fraction', 100) },
-  { id: 'malloc', label: 'Alloc MB', description: 'Net allocation: what the line allocated and kept past the sampling window (Scalene n_malloc_mb)', kind: 'megabytes', value: field('n_malloc_mb') },
-  { id: 'churn', label: 'Churn MB', description: 'Gross allocation, temporaries included: allocation work that costs time', kind: 'megabytes', value: field('n_churn_mb') },
-  { id: 'copy', label: 'Copy MB/s', description: 'Memory copy volume per second', kind: 'megabytes', value: field('n_copy_mb_s') },
-  { id: 'core', label: 'Core %', description: 'How much of the cores the process used while this line ran', kind: 'percent', value: field('n_core_utilization', 100) },
-  { id: 'gpu', label: 'GPU %', description: 'GPU utilisation while this line ran', kind: 'percent', value: field('n_gpu_percent') },
-  { id: 'gpuMemory', label: 'GPU MB', description: 'Peak GPU memory while this line ran', kind: 'megabytes', value: field('n_gpu_peak_memory_mb') },
+  {
+    id: 'activity',
+    label: 'Mem %',
+    description: 'Share of all memory activity (allocation and free) on this line',
+    kind: 'percent',
+    value: field('n_usage_fraction', 100)
+  },
+  {
+    id: 'pythonMemory',
+    label: 'Py mem %',
+    description: "Share of the line's allocation made by Python (the rest is native)",
+    kind: 'percent',
+    value: field('n_python_fraction', 100)
+  },
+  {
+    id: 'malloc',
+    label: 'Alloc MB',
+    description: 'Net allocation: what the line allocated and kept past the sampling window (Scalene n_malloc_mb)',
+    kind: 'megabytes',
+    value: field('n_malloc_mb')
+  },
+  {
+    id: 'churn',
+    label: 'Churn MB',
+    description: 'Gross allocation, temporaries included: allocation work that costs time',
+    kind: 'megabytes',
+    value: field('n_churn_mb')
+  },
+  {
+    id: 'copy',
+    label: 'Copy MB/s',
+    description: 'Memory copy volume per second',
+    kind: 'megabytes',
+    value: field('n_copy_mb_s')
+  },
+  {
+    id: 'core',
+    label: 'Core %',
+    description: 'How much of the cores the process used while this line ran',
+    kind: 'percent',
+    value: field('n_core_utilization', 100)
+  },
+  {
+    id: 'gpu',
+    label: 'GPU %',
+    description: 'GPU utilisation while this line ran',
+    kind: 'percent',
+    value: field('n_gpu_percent')
+  },
+  {
+    id: 'gpuMemory',
+    label: 'GPU MB',
+    description: 'Peak GPU memory while this line ran',
+    kind: 'megabytes',
+    value: field('n_gpu_peak_memory_mb')
+  },
   { id: 'source', label: 'Source', description: 'The source line', kind: 'source', value: field('lineno') }
 ];
 

@@ -28,12 +28,17 @@ export function renderComparison(
       'div',
       `${CSS}-compareSummary`,
       `${before.elapsed_time_sec.toFixed(3)} s → ${after.elapsed_time_sec.toFixed(3)} s` +
-        (speedup > 0 ? ` (${speedup >= 1 ? `${speedup.toFixed(2)}x faster` : `${(1 / speedup).toFixed(2)}x slower`})` : '')
+        (speedup > 0
+          ? ` (${speedup >= 1 ? `${speedup.toFixed(2)}x faster` : `${(1 / speedup).toFixed(2)}x slower`})`
+          : '')
     )
   );
   if (mode === 'side-by-side') {
     const pair = el(doc, 'div', `${CSS}-comparePair`);
-    for (const [label, profile] of [['Before', before], ['After', after]] as const) {
+    for (const [label, profile] of [
+      ['Before', before],
+      ['After', after]
+    ] as const) {
       const side = el(doc, 'div', `${CSS}-compareSide`);
       side.appendChild(text(doc, 'div', `${CSS}-compareLabel`, label));
       side.appendChild(renderProfile(profile, doc));
@@ -44,7 +49,17 @@ export function renderComparison(
   }
   const table = el(doc, 'table', `${CSS}-table ${CSS}-compareTable`);
   const head = table.createTHead().insertRow();
-  for (const label of ['Line before', 'Line after', 'Time before (s)', 'Time after (s)', 'Δ time (s)', 'Alloc before (MB)', 'Alloc after (MB)', 'Δ alloc (MB)', 'Source']) {
+  for (const label of [
+    'Line before',
+    'Line after',
+    'Time before (s)',
+    'Time after (s)',
+    'Δ time (s)',
+    'Alloc before (MB)',
+    'Alloc after (MB)',
+    'Δ alloc (MB)',
+    'Source'
+  ]) {
     head.appendChild(text(doc, 'th', '', label));
   }
   const body = table.createTBody();

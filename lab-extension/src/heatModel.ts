@@ -62,7 +62,9 @@ export function heatLevel(share: number, hottest: number): number {
 
 namespace Private {
   export function lines(profile: IScaleneProfile, key: string, source: string): ILineHeat[] {
-    const rows = profile.files[key].lines.filter(row => totalTime(row) >= 0.05 || (profile.memory && row.n_malloc_mb >= 0.05));
+    const rows = profile.files[key].lines.filter(
+      row => totalTime(row) >= 0.05 || (profile.memory && row.n_malloc_mb >= 0.05)
+    );
     const hottest = Math.max(0, ...rows.map(totalTime));
     const heaviest = Math.max(0, ...rows.map(row => row.n_malloc_mb));
     const heat: ILineHeat[] = [];

@@ -1,10 +1,7 @@
 /**
  * The JupyterLab plugins of scalene-lab (the renderer is in `mime.ts`).
  */
-import {
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IConsoleTracker } from '@jupyterlab/console';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
@@ -12,19 +9,18 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { KernelWatcher } from './autoload';
 import { CommandIDs as ProfileCommandIDs, profileCell } from './commands';
+// The heat, the sidebar and the view defaults are needed when the plugins
+// activate (the heat's editor extension, the sidebar panel, the settings the
+// renderers read before the first profile is drawn), so they load at start.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { HeatController } from './heat';
 import { scaleneIcon } from './icon';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { ScaleneSidebar } from './sidebar';
 import { IHeatController, IScaleneSidebar } from './tokens';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { DisplayMode, viewDefaults } from './view';
-import {
-  CommandIDs,
-  FROM_PRELOAD,
-  PRELOAD_KERNEL,
-  TO_PRELOAD,
-  hasPreloadKernel,
-  switchKernel
-} from './memoryKernel';
+import { CommandIDs, FROM_PRELOAD, PRELOAD_KERNEL, TO_PRELOAD, hasPreloadKernel, switchKernel } from './memoryKernel';
 
 /**
  * `scalene-lab:autoload`: load the kernel bridge into every Python kernel of
@@ -35,11 +31,7 @@ const autoload: JupyterFrontEndPlugin<void> = {
   description: 'Loads the scalene_lab IPython extension into Python kernels.',
   autoStart: true,
   optional: [INotebookTracker, IConsoleTracker],
-  activate: (
-    _app: JupyterFrontEnd,
-    notebooks: INotebookTracker | null,
-    consoles: IConsoleTracker | null
-  ) => {
+  activate: (_app: JupyterFrontEnd, notebooks: INotebookTracker | null, consoles: IConsoleTracker | null) => {
     notebooks?.widgetAdded.connect((_, panel) => {
       new KernelWatcher(panel.sessionContext);
     });
@@ -59,17 +51,13 @@ const memoryKernel: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker],
   optional: [ICommandPalette],
-  activate: (
-    app: JupyterFrontEnd,
-    notebooks: INotebookTracker,
-    palette: ICommandPalette | null
-  ) => {
+  activate: (app: JupyterFrontEnd, notebooks: INotebookTracker, palette: ICommandPalette | null) => {
     const previous = new WeakMap<NotebookPanel, string>();
     const current = () => notebooks.currentWidget;
-    const kernelName = (panel: NotebookPanel | null) =>
-      panel?.sessionContext.session?.kernel?.name ?? '';
+    const kernelName = (panel: NotebookPanel | null) => panel?.sessionContext.session?.kernel?.name ?? '';
 
     app.commands.addCommand(CommandIDs.restartWithMemory, {
+      describedBy: Private.noArguments,
       label: 'Restart Kernel with Scalene Memory Preload…',
       caption: 'Restart in "Python 3 (Scalene)": memory profiled from the first allocation',
       isEnabled: () =>
@@ -88,6 +76,7 @@ const memoryKernel: JupyterFrontEndPlugin<void> = {
       }
     });
     app.commands.addCommand(CommandIDs.restartWithoutPreload, {
+      describedBy: Private.noArguments,
       label: 'Restart Kernel without Scalene Memory Preload…',
       caption: 'Restart in the kernel this notebook used before',
       isEnabled: () => kernelName(current()) === PRELOAD_KERNEL,
@@ -167,6 +156,7 @@ const commands: JupyterFrontEndPlugin<void> = {
       }
     };
     app.commands.addCommand(ProfileCommandIDs.profileCpu, {
+      describedBy: Private.toolbarArgument,
       label: 'Profile Cell (CPU)',
       caption: 'Run the active cell under %%scalene --cpu-only, without changing its source',
       icon: args => (args.toolbar ? scaleneIcon : undefined),
@@ -174,16 +164,19 @@ const commands: JupyterFrontEndPlugin<void> = {
       execute: profile(false)
     });
     app.commands.addCommand(ProfileCommandIDs.profileMemory, {
+      describedBy: Private.toolbarArgument,
       label: 'Profile Cell (CPU + Memory)',
       caption: 'Run the active cell under %%scalene --memory, without changing its source',
       isEnabled: hasCodeCell,
       execute: profile(true)
     });
     app.commands.addCommand(ProfileCommandIDs.showSidebar, {
+      describedBy: Private.noArguments,
       label: 'Show Scalene Sidebar',
       execute: () => app.shell.activateById(panel.id)
     });
     app.commands.addCommand(ProfileCommandIDs.toggleHeat, {
+      describedBy: Private.noArguments,
       label: 'Toggle Line Heat',
       isToggled: () => heatController.enabled,
       execute: () => {
@@ -210,3 +203,18 @@ const commands: JupyterFrontEndPlugin<void> = {
 };
 
 export default [autoload, memoryKernel, sidebar, heat, commands];
+
+namespace Private {
+  /** What the commands without arguments accept (the command palette and API docs read it). */
+  export const noArguments = { args: { type: 'object', properties: {} } };
+
+  /** The profile commands: `toolbar` asks for the icon form of the cell toolbar button. */
+  export const toolbarArgument = {
+    args: {
+      type: 'object',
+      properties: {
+        toolbar: { type: 'boolean', description: 'Shown as a cell toolbar button (icon only)' }
+      }
+    }
+  };
+}

@@ -104,7 +104,11 @@ export class ScaleneSidebar extends Widget {
     }
     // Outputs change many times while a cell runs (streams, progress bars):
     // the panel is redrawn only when what it lists has changed.
-    const shown = [panel?.id ?? '', this._selected ?? '', ...this._entries.map(e => `${e.id}|${this._present.has(e.id)}|${e.error ?? ''}`)].join('\n');
+    const shown = [
+      panel?.id ?? '',
+      this._selected ?? '',
+      ...this._entries.map(e => `${e.id}|${this._present.has(e.id)}|${e.error ?? ''}`)
+    ].join('\n');
     if (shown !== this._shown) {
       this._shown = shown;
       this._renderList();
@@ -180,7 +184,12 @@ export class ScaleneSidebar extends Widget {
       button.appendChild(text(doc, 'span', `${SIDEBAR_CSS}-facts`, facts.join(' · ')));
       if (entry.top) {
         button.appendChild(
-          text(doc, 'span', `${SIDEBAR_CSS}-top`, `${entry.top.percent.toFixed(1)}% line ${entry.top.lineno}: ${entry.top.text}`)
+          text(
+            doc,
+            'span',
+            `${SIDEBAR_CSS}-top`,
+            `${entry.top.percent.toFixed(1)}% line ${entry.top.lineno}: ${entry.top.text}`
+          )
         );
       }
       const points = entry.profile ? Private.activity(entry.profile) : [];
@@ -197,7 +206,14 @@ export class ScaleneSidebar extends Widget {
     this._list.replaceChildren(...items);
     if (items.length === 0) {
       this._list.appendChild(
-        text(doc, 'li', `${SIDEBAR_CSS}-empty`, this._panel ? 'No profiles in this notebook yet: run a cell with %%scalene.' : 'Open a notebook to see its profiles.')
+        text(
+          doc,
+          'li',
+          `${SIDEBAR_CSS}-empty`,
+          this._panel
+            ? 'No profiles in this notebook yet: run a cell with %%scalene.'
+            : 'Open a notebook to see its profiles.'
+        )
       );
     }
     this._listCharts = this._draw(charts);
@@ -227,13 +243,21 @@ export class ScaleneSidebar extends Widget {
     other.setAttribute('aria-label', 'Compare with');
     other.appendChild(text(doc, 'option', '', 'Compare with…'));
     for (const candidate of others) {
-      const option = text(doc, 'option', '', `In [${candidate.executionCount ?? ' '}] ${candidate.started?.toLocaleTimeString() ?? ''} · ${candidate.elapsed.toFixed(2)} s`);
+      const option = text(
+        doc,
+        'option',
+        '',
+        `In [${candidate.executionCount ?? ' '}] ${candidate.started?.toLocaleTimeString() ?? ''} · ${candidate.elapsed.toFixed(2)} s`
+      );
       option.value = candidate.id;
       other.appendChild(option);
     }
     const how = el(doc, 'select', `${SIDEBAR_CSS}-compareMode`);
     how.setAttribute('aria-label', 'Comparison');
-    for (const [value, label] of [['difference', 'Difference'], ['side-by-side', 'Side by side']]) {
+    for (const [value, label] of [
+      ['difference', 'Difference'],
+      ['side-by-side', 'Side by side']
+    ]) {
       const option = text(doc, 'option', '', label);
       option.value = value;
       how.appendChild(option);

@@ -77,7 +77,7 @@ export async function drawSparklines(charts: readonly ISparkline[]): Promise<ICh
   let vega: typeof import('vega');
   try {
     vega = await import('vega');
-  } catch (error) {
+  } catch {
     for (const chart of drawable) {
       chart.host.textContent = 'chart unavailable';
     }
@@ -97,7 +97,7 @@ export async function drawSparklines(charts: readonly ISparkline[]): Promise<ICh
       });
       views.push(view);
       await view.runAsync();
-    } catch (error) {
+    } catch {
       chart.host.textContent = 'chart unavailable';
     }
   }

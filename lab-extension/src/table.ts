@@ -34,7 +34,9 @@ export interface ITableOptions {
 export function describeRun(run: IOmittedLines): string {
   const count = run.last - run.first + 1;
   const span =
-    count === 1 ? `line ${run.first.toLocaleString('en-US')}` : `lines ${run.first.toLocaleString('en-US')}-${run.last.toLocaleString('en-US')}`;
+    count === 1
+      ? `line ${run.first.toLocaleString('en-US')}`
+      : `lines ${run.first.toLocaleString('en-US')}-${run.last.toLocaleString('en-US')}`;
   const noun = count === 1 ? 'line' : 'lines';
   if (!run.sampled_lines) {
     return `${span}: ${count.toLocaleString('en-US')} ${noun} without samples`;
@@ -133,7 +135,7 @@ export class ProfileTable {
       cell.removeAttribute('aria-sort');
     }
     th.setAttribute('aria-sort', descending ? 'descending' : 'ascending');
-    const byStart = (a: Private.Entry, b: Private.Entry) => a.start - b.start;
+    const byStart = (a: Private.IEntry, b: Private.IEntry) => a.start - b.start;
     if (column.id === 'lineno') {
       this._order = [...this._entries].sort(byStart);
     } else {
@@ -188,7 +190,8 @@ export class ProfileTable {
    * cannot tell (no IntersectionObserver): the rows are built at once.
    */
   private _watchForView(): boolean {
-    const view = this._options.doc.defaultView as (Window & { IntersectionObserver?: typeof IntersectionObserver }) | null;
+    const view = this._options.doc.defaultView as
+      (Window & { IntersectionObserver?: typeof IntersectionObserver }) | null;
     if (!view?.IntersectionObserver) {
       return false;
     }
@@ -263,7 +266,7 @@ export class ProfileTable {
   }
 
   /** The row of an entry, made once and kept (its chart is drawn once). */
-  private _rowOf(entry: Private.Entry, fresh: ISparkline[]): HTMLTableRowElement {
+  private _rowOf(entry: Private.IEntry, fresh: ISparkline[]): HTMLTableRowElement {
     let tr = this._rows.get(entry);
     if (tr === undefined) {
       tr = Private.row(this._options, entry, fresh);
@@ -277,10 +280,10 @@ export class ProfileTable {
   private _table: HTMLTableElement;
   private _body: HTMLTableSectionElement;
   private _more: HTMLButtonElement;
-  private _entries: Private.Entry[];
-  private _order: Private.Entry[];
-  private _visible: Private.Entry[] = [];
-  private _rows = new Map<Private.Entry, HTMLTableRowElement>();
+  private _entries: Private.IEntry[];
+  private _order: Private.IEntry[];
+  private _visible: Private.IEntry[] = [];
+  private _rows = new Map<Private.IEntry, HTMLTableRowElement>();
   private _mode: LineMode = 'all';
   private _showAll = false;
   private _frame = 0;
@@ -290,7 +293,7 @@ export class ProfileTable {
 
 namespace Private {
   /** A row to be: a line, a run of omitted lines, or a note. */
-  export interface Entry {
+  export interface IEntry {
     row: ILineProfile | null;
     run: IOmittedLines | null;
     note: string | null;
@@ -298,11 +301,17 @@ namespace Private {
     sampled: boolean;
   }
 
-  export function entries(options: ITableOptions): Entry[] {
-    const list: Entry[] = [];
+  export function entries(options: ITableOptions): IEntry[] {
+    const list: IEntry[] = [];
     let next = 0;
     const runs = options.runs;
-    const gap = (run: IOmittedLines): Entry => ({ row: null, run, note: null, start: run.first, sampled: run.sampled_lines > 0 });
+    const gap = (run: IOmittedLines): IEntry => ({
+      row: null,
+      run,
+      note: null,
+      start: run.first,
+      sampled: run.sampled_lines > 0
+    });
     for (const row of options.rows) {
       while (next < runs.length && runs[next].first < row.lineno) {
         list.push(gap(runs[next++]));
@@ -318,7 +327,7 @@ namespace Private {
     return list;
   }
 
-  export function row(options: ITableOptions, entry: Entry, charts: ISparkline[]): HTMLTableRowElement {
+  export function row(options: ITableOptions, entry: IEntry, charts: ISparkline[]): HTMLTableRowElement {
     if (entry.row !== null) {
       return line(options, entry.row, charts);
     }
@@ -359,7 +368,12 @@ namespace Private {
     return tr;
   }
 
-  function cell(options: ITableOptions, row: ILineProfile, column: IColumn, charts: ISparkline[]): HTMLTableCellElement {
+  function cell(
+    options: ITableOptions,
+    row: ILineProfile,
+    column: IColumn,
+    charts: ISparkline[]
+  ): HTMLTableCellElement {
     const doc = options.doc;
     switch (column.kind) {
       case 'lineno':

@@ -10,4 +10,7 @@ import { ScaleneSidebar } from './sidebar';
 export const IScaleneSidebar = new Token<ScaleneSidebar>('scalene-lab:IScaleneSidebar', 'The Scalene sidebar panel.');
 
 /** The line heat of the cell editors (plugin `scalene-lab:heat`). */
-export const IHeatController = new Token<HeatController>('scalene-lab:IHeatController', 'Line heat in the cell editors.');
+export const IHeatController = new Token<HeatController>(
+  'scalene-lab:IHeatController',
+  'Line heat in the cell editors.'
+);

@@ -158,7 +158,15 @@ namespace Private {
   const PERCENT_SLACK = 0.5;
   // A petabyte: no line of a notebook allocates, peaks at or copies more.
   const ABSURD_MB = 1e9;
-  const MB_FIELDS = ['n_peak_mb', 'n_avg_mb', 'n_malloc_mb', 'n_churn_mb', 'n_growth_mb', 'n_gpu_peak_memory_mb', 'n_gpu_avg_memory_mb'];
+  const MB_FIELDS = [
+    'n_peak_mb',
+    'n_avg_mb',
+    'n_malloc_mb',
+    'n_churn_mb',
+    'n_growth_mb',
+    'n_gpu_peak_memory_mb',
+    'n_gpu_avg_memory_mb'
+  ];
 
   /** What the schema cannot express: sums of shares, and sizes no machine has. */
   export function checkMeaning(root: Json): void {
@@ -175,7 +183,9 @@ namespace Private {
       throw new ProfileError(`the sources' percent_cpu_time add up to ${total.toFixed(1)}%, more than the whole run`);
     }
     if ((root.max_footprint_mb as number) > ABSURD_MB) {
-      throw new ProfileError(`max_footprint_mb is ${shown(root.max_footprint_mb)} MB, more memory than any machine has`);
+      throw new ProfileError(
+        `max_footprint_mb is ${shown(root.max_footprint_mb)} MB, more memory than any machine has`
+      );
     }
     const notebook = root.notebook as Json | undefined;
     if (notebook !== undefined) {
@@ -190,7 +200,9 @@ namespace Private {
   function checkRow(row: Json, at: string): void {
     const time = (row.n_cpu_percent_python as number) + (row.n_cpu_percent_c as number) + (row.n_sys_percent as number);
     if (time > 100 + PERCENT_SLACK) {
-      throw new ProfileError(`${at} has Python, native and system time adding up to ${time.toFixed(1)}%, more than the whole run`);
+      throw new ProfileError(
+        `${at} has Python, native and system time adding up to ${time.toFixed(1)}%, more than the whole run`
+      );
     }
     for (const field of MB_FIELDS) {
       const value = row[field];

@@ -85,11 +85,7 @@ export function renderProfile(
   root.appendChild(Private.summary(doc, profile, notebook));
   root.appendChild(Private.header(doc, profile, notebook, charts));
   if (notebook.status !== 'completed') {
-    const status = el(
-      doc,
-      'div',
-      `${CSS}-status ${CSS}-status-${notebook.status}`
-    );
+    const status = el(doc, 'div', `${CSS}-status ${CSS}-status-${notebook.status}`);
     status.textContent =
       notebook.status === 'interrupted'
         ? `Interrupted: the profile covers the run up to the interrupt.`
@@ -115,9 +111,7 @@ export function renderProfile(
   const tables: ProfileTable[] = [];
   const sources = el(doc, 'div', `${CSS}-sources`);
   for (const key of keys) {
-    sources.appendChild(
-      Private.source(doc, key, profile.files[key], columns, charts, tables, notebook.sources[key])
-    );
+    sources.appendChild(Private.source(doc, key, profile.files[key], columns, charts, tables, notebook.sources[key]));
   }
   root.appendChild(sources);
   let callTree: HTMLElement | null = null;
@@ -152,10 +146,7 @@ export function renderProfile(
 /**
  * Build the message shown instead of a profile that cannot be read.
  */
-export function renderError(
-  message: string,
-  doc: Document = document
-): HTMLElement {
+export function renderError(message: string, doc: Document = document): HTMLElement {
   const node = el(doc, 'div', `${CSS} ${CSS}-error`);
   node.textContent = `This scalene-lab profile cannot be shown: ${message}.`;
   return node;
@@ -281,7 +272,12 @@ namespace Private {
       const busiest = rows.reduce((best, row) => Math.max(best, row.n_gpu_percent ?? 0), 0);
       const memory = rows.reduce((best, row) => Math.max(best, row.n_gpu_peak_memory_mb ?? 0), 0);
       node.appendChild(
-        text(doc, 'div', `${CSS}-gpuFacts`, `GPU: up to ${busiest.toFixed(1)}% utilisation on a line, peak GPU memory ${memory.toFixed(1)} MB`)
+        text(
+          doc,
+          'div',
+          `${CSS}-gpuFacts`,
+          `GPU: up to ${busiest.toFixed(1)}% utilisation on a line, peak GPU memory ${memory.toFixed(1)} MB`
+        )
       );
     }
     return node;
@@ -336,15 +332,18 @@ namespace Private {
     if (info?.kind === 'cell' && info.cell_id) {
       heading.appendChild(text(doc, 'span', `${CSS}-cellId`, `cell ${info.cell_id}`));
     }
-    heading.appendChild(
-      text(doc, 'span', `${CSS}-share`, `${file.percent_cpu_time.toFixed(1)}% of time`)
-    );
+    heading.appendChild(text(doc, 'span', `${CSS}-share`, `${file.percent_cpu_time.toFixed(1)}% of time`));
     const runs = omittedRuns(file);
     const listed = file.lines.length;
     if (runs.length > 0) {
       const all = runs.reduce((sum, run) => sum + run.last - run.first + 1, listed);
       heading.appendChild(
-        text(doc, 'span', `${CSS}-coverage`, `${listed.toLocaleString('en-US')} of ${all.toLocaleString('en-US')} lines listed`)
+        text(
+          doc,
+          'span',
+          `${CSS}-coverage`,
+          `${listed.toLocaleString('en-US')} of ${all.toLocaleString('en-US')} lines listed`
+        )
       );
     }
     details.appendChild(heading);
@@ -372,7 +371,16 @@ namespace Private {
         cutFunctions > 0
           ? `${cutFunctions.toLocaleString('en-US')} more functions not shown to keep the output small (${file.omitted_functions!.percent_cpu_time.toFixed(1)}% of time)`
           : undefined;
-      const functions = new ProfileTable({ doc, what: 'Function', rows: file.functions, runs: [], columns, leaks: {}, note, charts: sink });
+      const functions = new ProfileTable({
+        doc,
+        what: 'Function',
+        rows: file.functions,
+        runs: [],
+        columns,
+        leaks: {},
+        note,
+        charts: sink
+      });
       tables.push(functions);
       details.appendChild(functions.node);
     }

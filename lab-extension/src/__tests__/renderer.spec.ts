@@ -84,9 +84,7 @@ describe('ProfileRenderer', () => {
   it('lists earlier cells whose functions ran, named by execution count', () => {
     const profile = loadFixture('scrun');
     const node = render(profile);
-    const helperKey = Object.keys(profile.notebook.sources).find(
-      k => !profile.notebook.sources[k].profiled
-    )!;
+    const helperKey = Object.keys(profile.notebook.sources).find(k => !profile.notebook.sources[k].profiled)!;
     const info = profile.notebook.sources[helperKey];
     expect(info.kind).toBe('cell');
     const title = node.querySelector(`section[data-source-key="${helperKey}"] .jp-ScaleneProfile-sourceName`)!;
@@ -128,7 +126,9 @@ describe('memory columns', () => {
     const header = Array.from(
       node.querySelector(`section[data-source-key="${key}"] thead`)!.querySelectorAll('th')
     ).map(th => th.textContent);
-    expect(header).toEqual(expect.arrayContaining(['Line', 'Time', 'Python', 'Peak MB', 'Avg MB', 'Alloc MB', 'Churn MB', 'Source']));
+    expect(header).toEqual(
+      expect.arrayContaining(['Line', 'Time', 'Python', 'Peak MB', 'Avg MB', 'Alloc MB', 'Churn MB', 'Source'])
+    );
     // Churn sits right beside the allocation it qualifies.
     expect(header.indexOf('Churn MB')).toBe(header.indexOf('Alloc MB') + 1);
     const record = profile.files[key].lines.find((l: any) => l.line.includes('np.ones'));
@@ -217,14 +217,18 @@ describe('reading profiles from real output models', () => {
     expect(typeof checked).toBe('object');
     expect(checkedProfile(outputData(model)[PROFILE_MIME_TYPE])).toBe(checked);
     // A plain MIME model (no toJSON) is read through `data`.
-    expect(outputData({ data: { a: 1 }, metadata: {}, trusted: false, setData: () => undefined } as any)).toEqual({ a: 1 });
+    expect(outputData({ data: { a: 1 }, metadata: {}, trusted: false, setData: () => undefined } as any)).toEqual({
+      a: 1
+    });
   });
 
   it('renders a profile from an output model, and the reason when it is malformed', async () => {
     const renderer = new ProfileRenderer({ mimeType: PROFILE_MIME_TYPE } as any);
     Widget.attach(renderer, document.body);
     const model = (data: unknown) =>
-      new OutputModel({ value: { output_type: 'display_data', data: { [PROFILE_MIME_TYPE]: data as any }, metadata: {} } });
+      new OutputModel({
+        value: { output_type: 'display_data', data: { [PROFILE_MIME_TYPE]: data as any }, metadata: {} }
+      });
     await renderer.renderModel(model(loadFixture('mixed')));
     expect(renderer.node.querySelectorAll('table tbody tr').length).toBeGreaterThan(3);
     const broken = loadFixture('mixed');

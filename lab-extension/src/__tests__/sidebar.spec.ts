@@ -22,14 +22,23 @@ function cellOf(profile: any, cellId: string, executionCount: number | null, sou
 function helperCell(profile: any): ICellOutputs {
   const key = Object.keys(profile.files).find(k => k !== profile.notebook.profiled_source)!;
   const info = profile.notebook.sources[key];
-  return { cellId: info.cell_id ?? 'helper', executionCount: info.execution_count, source: profile.files[key].lines.map((l: any) => l.line).join(''), outputs: [] };
+  return {
+    cellId: info.cell_id ?? 'helper',
+    executionCount: info.execution_count,
+    source: profile.files[key].lines.map((l: any) => l.line).join(''),
+    outputs: []
+  };
 }
 
 describe('collectProfiles', () => {
   it('lists each profile in the outputs with its cell, time, top line and peak', () => {
     const mixed = loadFixture('mixed');
     const memory = loadFixture('memory');
-    const entries = collectProfiles([cellOf(mixed, 'a', 3), { cellId: 'b', executionCount: 4, source: 'x = 1', outputs: [] }, cellOf(memory, 'c', 7)]);
+    const entries = collectProfiles([
+      cellOf(mixed, 'a', 3),
+      { cellId: 'b', executionCount: 4, source: 'x = 1', outputs: [] },
+      cellOf(memory, 'c', 7)
+    ]);
     expect(entries.map(e => e.cellId)).toEqual(['a', 'c']);
     expect(entries[0].executionCount).toBe(mixed.notebook.sources[mixed.notebook.profiled_source].execution_count);
     expect(entries[0].elapsed).toBeCloseTo(mixed.elapsed_time_sec, 6);
@@ -111,7 +120,10 @@ describe('notebookHeat', () => {
   it('follows the cell text: a line the user deleted gets no heat', () => {
     const profile = loadFixture('mixed');
     const key = profile.notebook.profiled_source;
-    const source = profile.files[key].lines.map((l: any) => l.line).join('').replace('    total += i\n', '');
+    const source = profile.files[key].lines
+      .map((l: any) => l.line)
+      .join('')
+      .replace('    total += i\n', '');
     const heat = notebookHeat([cellOf(profile, 'a', 3, source)]).get('a')!.lines;
     const lines = source.split('\n');
     expect(heat.every(h => lines[h.line] !== undefined)).toBe(true);

@@ -26,18 +26,58 @@ describe('malformed profiles: one readable sentence naming the field', () => {
   const cell = (p: any) => p.files[p.notebook.profiled_source];
   const cases: [string, (p: any) => void, RegExp][] = [
     ['missing max_footprint_mb', p => delete p.max_footprint_mb, /^.*max_footprint_mb is missing/],
-    ['string for a number', p => (cell(p).lines[1].n_cpu_percent_python = '12'), /files\["\[3\]"\]\.lines\[1\]\.n_cpu_percent_python should be a number, not "12"/],
-    ['negative share', p => (cell(p).lines[1].n_sys_percent = -3), /n_sys_percent is -3, below its least possible value 0/],
-    ['share above 100', p => (cell(p).lines[1].n_cpu_percent_c = 250), /n_cpu_percent_c is 250, above its greatest possible value 100/],
-    ['line shares adding past the run', p => Object.assign(cell(p).lines[1], { n_cpu_percent_python: 60, n_cpu_percent_c: 60, n_sys_percent: 0 }), /lines\[1\] has Python, native and system time adding up to 120\.0%/],
-    ['sources adding past the run', p => Object.values(p.files).forEach((f: any) => (f.percent_cpu_time = 80)), /percent_cpu_time add up to 160\.0%/],
-    ['absurd peak', p => (p.max_footprint_mb = 5e12), /max_footprint_mb is 5000000000000 MB, more memory than any machine has/],
+    [
+      'string for a number',
+      p => (cell(p).lines[1].n_cpu_percent_python = '12'),
+      /files\["\[3\]"\]\.lines\[1\]\.n_cpu_percent_python should be a number, not "12"/
+    ],
+    [
+      'negative share',
+      p => (cell(p).lines[1].n_sys_percent = -3),
+      /n_sys_percent is -3, below its least possible value 0/
+    ],
+    [
+      'share above 100',
+      p => (cell(p).lines[1].n_cpu_percent_c = 250),
+      /n_cpu_percent_c is 250, above its greatest possible value 100/
+    ],
+    [
+      'line shares adding past the run',
+      p => Object.assign(cell(p).lines[1], { n_cpu_percent_python: 60, n_cpu_percent_c: 60, n_sys_percent: 0 }),
+      /lines\[1\] has Python, native and system time adding up to 120\.0%/
+    ],
+    [
+      'sources adding past the run',
+      p => Object.values(p.files).forEach((f: any) => (f.percent_cpu_time = 80)),
+      /percent_cpu_time add up to 160\.0%/
+    ],
+    [
+      'absurd peak',
+      p => (p.max_footprint_mb = 5e12),
+      /max_footprint_mb is 5000000000000 MB, more memory than any machine has/
+    ],
     ['lines not a list', p => (cell(p).lines = {}), /files\["\[3\]"\]\.lines should be a list/],
-    ['unknown status', p => (p.notebook.status = 'exploded'), /notebook\.status is "exploded"; it should be one of "completed", "error", "interrupted"/],
-    ['newer format', p => (p.notebook.format_version = 7), /notebook\.format_version is 7, newer than the format this extension reads \(1\)/],
+    [
+      'unknown status',
+      p => (p.notebook.status = 'exploded'),
+      /notebook\.status is "exploded"; it should be one of "completed", "error", "interrupted"/
+    ],
+    [
+      'newer format',
+      p => (p.notebook.format_version = 7),
+      /notebook\.format_version is 7, newer than the format this extension reads \(1\)/
+    ],
     ['older or wrong format', p => (p.notebook.format_version = 0), /notebook\.format_version is 0; it should be 1/],
-    ['profiled source nowhere', p => (p.notebook.profiled_source = '[99]'), /notebook\.profiled_source "\[99\]" is neither in files nor in notebook\.sources/],
-    ['line number zero', p => (cell(p).lines[0].lineno = 0), /lines\[0\]\.lineno is 0, below its least possible value 1/]
+    [
+      'profiled source nowhere',
+      p => (p.notebook.profiled_source = '[99]'),
+      /notebook\.profiled_source "\[99\]" is neither in files nor in notebook\.sources/
+    ],
+    [
+      'line number zero',
+      p => (cell(p).lines[0].lineno = 0),
+      /lines\[0\]\.lineno is 0, below its least possible value 1/
+    ]
   ];
   it.each(cases)('%s', (_name, spoil, expected) => {
     const profile = loadFixture('mixed');
@@ -68,7 +108,9 @@ describe("Scalene's own profiles (no notebook block)", () => {
     )!;
     expect(loop).toBeDefined();
     const record = profile.files['/tmp/scwork.py'].lines.find((l: any) => l.line.includes('total += i'));
-    expect(loop.querySelector('td[data-column="python"]')!.textContent).toBe(`${record.n_cpu_percent_python.toFixed(1)}%`);
+    expect(loop.querySelector('td[data-column="python"]')!.textContent).toBe(
+      `${record.n_cpu_percent_python.toFixed(1)}%`
+    );
     // Scalene found a likely leak; the header names it.
     expect(node.querySelector('.jp-ScaleneProfile-leaks')!.textContent).toContain('/tmp/scwork.py line 8');
   });
@@ -106,10 +148,12 @@ describe('columns', () => {
       }
     }
     expect(headers(view(profile))).not.toContain('system');
-    expect(headers(view(loadFixture('memory')))).toEqual(expect.arrayContaining(['peak', 'average', 'malloc', 'churn']));
+    expect(headers(view(loadFixture('memory')))).toEqual(
+      expect.arrayContaining(['peak', 'average', 'malloc', 'churn'])
+    );
   });
 
-  it('describes each line\'s time split in an accessible label', () => {
+  it("describes each line's time split in an accessible label", () => {
     const profile = loadFixture('mixed');
     const key = profile.notebook.profiled_source;
     const record = profile.files[key].lines.find((l: any) => l.line.includes('total += i'));
@@ -134,8 +178,7 @@ describe('sorting', () => {
     document.body.appendChild(node);
     const table = node.querySelector(`section[data-source-key="${key}"] table`) as HTMLTableElement;
     const original = order(table);
-    const button = (column: string) =>
-      table.querySelector(`th[data-column="${column}"] button`) as HTMLButtonElement;
+    const button = (column: string) => table.querySelector(`th[data-column="${column}"] button`) as HTMLButtonElement;
     const python = new Map<number, number>(
       profile.files[key].lines.map((l: any) => [l.lineno, l.n_cpu_percent_python])
     );
@@ -169,20 +212,22 @@ describe('sorting', () => {
 });
 
 describe('header', () => {
-  it('shows the whole run\'s time split, and for memory the peak with its line', () => {
+  it("shows the whole run's time split, and for memory the peak with its line", () => {
     const profile = loadFixture('memory');
     const node = view(profile);
     const bars = Array.from(node.querySelectorAll('.jp-ScaleneProfile-headerBar')).map(b => b.textContent!);
     expect(bars[0]).toMatch(/^Time/);
     expect(bars[1]).toMatch(/^Memory/);
     const facts = node.querySelector('.jp-ScaleneProfile-memoryFacts')!.textContent!;
-    expect(facts).toContain(`Peak ${profile.max_footprint_mb.toFixed(1)} MB at In [7], line ${profile.max_footprint_lineno}`);
+    expect(facts).toContain(
+      `Peak ${profile.max_footprint_mb.toFixed(1)} MB at In [7], line ${profile.max_footprint_lineno}`
+    );
     expect(view(loadFixture('mixed')).querySelector('.jp-ScaleneProfile-memoryFacts')).toBeNull();
   });
 });
 
 describe('sparklines (vega, loaded on first use)', () => {
-  it('draws the run\'s memory over time and each line\'s timeline as SVG marks, described for screen readers', async () => {
+  it("draws the run's memory over time and each line's timeline as SVG marks, described for screen readers", async () => {
     const profile = loadFixture('memory');
     const node = renderProfile(parseProfile(profile));
     document.body.appendChild(node);
@@ -242,8 +287,12 @@ describe('display modes', () => {
     select.value = 'functions';
     select.dispatchEvent(new Event('change'));
     const helper = Object.keys(profile.files).find(k => k !== key)!;
-    const lineBox = node.querySelector(`section[data-source-key="${helper}"] table[data-table="line"]`)!.closest('.jp-ScaleneProfile-tableBox') as HTMLElement;
-    const functionBox = node.querySelector(`section[data-source-key="${helper}"] table[data-table="function"]`)!.closest('.jp-ScaleneProfile-tableBox') as HTMLElement;
+    const lineBox = node
+      .querySelector(`section[data-source-key="${helper}"] table[data-table="line"]`)!
+      .closest('.jp-ScaleneProfile-tableBox') as HTMLElement;
+    const functionBox = node
+      .querySelector(`section[data-source-key="${helper}"] table[data-table="function"]`)!
+      .closest('.jp-ScaleneProfile-tableBox') as HTMLElement;
     expect(lineBox.hidden).toBe(true);
     expect(functionBox.hidden).toBe(false);
     expect(functionBox.textContent).toContain('busy');
@@ -273,10 +322,12 @@ describe('display modes', () => {
     const through = profile.stacks
       .filter((s: any) => s[0].some((f: string) => f.startsWith(`In [${cell}] outer:`)))
       .reduce((sum: number, s: any) => sum + 100 * s[1].cpu_samples, 0);
-    const outer = Array.from(tree.querySelectorAll('.jp-ScaleneProfile-frame')).find(f =>
-      f.querySelector('.jp-ScaleneProfile-frameName')!.textContent === `In [${cell}] outer:3`
+    const outer = Array.from(tree.querySelectorAll('.jp-ScaleneProfile-frame')).find(
+      f => f.querySelector('.jp-ScaleneProfile-frameName')!.textContent === `In [${cell}] outer:3`
     )!;
-    expect(outer.querySelector('.jp-ScaleneProfile-frameShare')!.textContent).toMatch(new RegExp(`^${through.toFixed(1)}%`));
+    expect(outer.querySelector('.jp-ScaleneProfile-frameShare')!.textContent).toMatch(
+      new RegExp(`^${through.toFixed(1)}%`)
+    );
   });
 });
 
@@ -336,7 +387,9 @@ describe('long sources (windowed)', () => {
     box.dispatchEvent(new Event('scroll'));
     return new Promise<void>(resolve =>
       requestAnimationFrame(() => {
-        const shown = Array.from(box.querySelectorAll('tbody tr')).map(r => Number((r as HTMLElement).dataset.lineno)).filter(Boolean);
+        const shown = Array.from(box.querySelectorAll('tbody tr'))
+          .map(r => Number((r as HTMLElement).dataset.lineno))
+          .filter(Boolean);
         expect(shown).toContain(2001);
         expect(shown.length).toBeLessThanOrEqual(100);
         node.remove();
@@ -349,7 +402,9 @@ describe('long sources (windowed)', () => {
     const profile = wide(150);
     const node = view(profile);
     const key = profile.notebook.profiled_source;
-    expect(node.querySelectorAll(`section[data-source-key="${key}"] table[data-table="line"] tbody tr`).length).toBe(150);
+    expect(node.querySelectorAll(`section[data-source-key="${key}"] table[data-table="line"] tbody tr`).length).toBe(
+      150
+    );
     expect((node.querySelector('.jp-ScaleneProfile-showAll') as HTMLElement).hidden).toBe(true);
   });
 });
@@ -372,7 +427,14 @@ describe('long tables off screen', () => {
       const profile = loadFixture('mixed');
       const key = profile.notebook.profiled_source;
       const template = profile.files[key].lines[1];
-      profile.files[key].lines = Array.from({ length: 1000 }, (_, i) => ({ ...template, lineno: i + 1, line: `v${i} = ${i}\n`, n_cpu_percent_python: 0.05, n_cpu_percent_c: 0, n_sys_percent: 0 }));
+      profile.files[key].lines = Array.from({ length: 1000 }, (_, i) => ({
+        ...template,
+        lineno: i + 1,
+        line: `v${i} = ${i}\n`,
+        n_cpu_percent_python: 0.05,
+        n_cpu_percent_c: 0,
+        n_sys_percent: 0
+      }));
       const node = renderProfile(parseProfile(profile));
       const table = node.querySelector(`section[data-source-key="${key}"] table`) as HTMLTableElement;
       const listed = () => Array.from(table.tBodies[0].rows).filter(r => r.dataset.lineno).length;
@@ -399,7 +461,9 @@ describe('GPU', () => {
     expect(node.querySelector('.jp-ScaleneProfile-gpuFacts')!.textContent).toBe(
       'GPU: up to 62.5% utilisation on a line, peak GPU memory 812.4 MB'
     );
-    const row = node.querySelector(`section[data-source-key="${key}"] tr[data-lineno="${profile.files[key].lines[5].lineno}"]`)!;
+    const row = node.querySelector(
+      `section[data-source-key="${key}"] tr[data-lineno="${profile.files[key].lines[5].lineno}"]`
+    )!;
     expect(row.querySelector('td[data-column="gpu"]')!.textContent).toBe('62.5%');
     expect(row.querySelector('td[data-column="gpuMemory"]')!.textContent).toBe('812.4');
     expect(view(loadFixture('mixed')).querySelector('.jp-ScaleneProfile-gpuFacts')).toBeNull();
