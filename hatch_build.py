@@ -13,7 +13,8 @@ For a wheel (from a checkout or from the sdist) this hook
 
 Editable installs (dev/setup.sh) build nothing here: the source tree's own
 builds are found where they are. A missing tool stops the build with one
-line that names it.
+line that names it. Where the allocator does not run (not Linux on x86-64 or
+AArch64) the wheel is pure Python: CPU profiling only, as the kernel says.
 """
 
 from __future__ import annotations
@@ -58,13 +59,16 @@ class ScaleneLabBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         """Build what a wheel needs and tell hatch where it is."""
         if self.target_name != "wheel" or version == "editable":
             return
+        ensure_labextension()
         machine = platform.machine()
         if not sys.platform.startswith("linux") or machine not in ("x86_64", "aarch64"):
-            raise BuildFailure(f"the native allocator builds on Linux x86-64 and AArch64 only (this is {sys.platform} {machine})")
+            # The kernel side still profiles CPU here (the signal-delay method)
+            # and says why memory is off: a pure wheel is better than none.
+            print(f"scalene-lab build: no native allocator for {sys.platform} {machine}: a wheel for CPU profiling only", file=sys.stderr)
+            return
         self._scratch = tempfile.TemporaryDirectory(prefix="scalene-lab-native-")
         library = build_native(Path(self._scratch.name))
         build_data["force_include"][str(library)] = f"scalene_lab/{LIBRARY}"
-        ensure_labextension()
         build_data["pure_python"] = False
         build_data["tag"] = f"py3-none-{manylinux_tag(library, machine)}"
 
