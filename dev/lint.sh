@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
 run() {
-  printf -- '--- %s\n' "$*"
+  printf 'lint: %s\n' "$*"
   "$@" || status=1
 }
 run bash -c "cd lab-extension && npm run --silent lint:check"
