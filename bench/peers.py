@@ -8,7 +8,7 @@ allocation-line error, and the slowdown without and with memory profiling.
 The peers come from PyPI into bench/.peers-venv (pinned, set up on first
 use). Raw numbers go to bench/results/peers-<time>.json.
 
-    .venv/bin/python bench/peers.py [--quick] [--repeats 5] [--truth-rounds 5] [--rounds 7]
+    .venv/bin/python bench/peers.py [--quick] [--repeats 5] [--truth-rounds 14] [--rounds 7]
     npm run bench:peers -- --quick
 """
 
@@ -408,14 +408,14 @@ def log(message: str) -> None:
 def main() -> int:
     """Run everything and print the table."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="defaults of 1 accuracy run, 5 truth rounds, 3 speed rounds")
+    parser.add_argument("--quick", action="store_true", help="defaults of 1 accuracy run, 14 truth rounds, 3 speed rounds")
     parser.add_argument("--repeats", type=int, help="accuracy runs per tool and workload, median (default 5)")
-    parser.add_argument("--truth-rounds", type=int, help="unprofiled rounds per truth batch, one batch per run (default 5)")
+    parser.add_argument("--truth-rounds", type=int, help="unprofiled rounds per truth batch, one batch per run (default 14)")
     parser.add_argument("--rounds", type=int, help="speed rounds per workload, median ratio (default 7)")
     parser.add_argument("--skip-speed", action="store_true", help="accuracy only")
     parser.add_argument("--json", help="where the raw numbers go (default bench/results/peers-<time>.json)")
     args = parser.parse_args()
-    for name, full, quick in (("repeats", 5, 1), ("truth_rounds", 5, 5), ("rounds", 7, 3)):
+    for name, full, quick in (("repeats", 5, 1), ("truth_rounds", 14, 14), ("rounds", 7, 3)):
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)
     started = time.perf_counter()

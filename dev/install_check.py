@@ -44,9 +44,15 @@ def say(ok: bool, what: str) -> None:
         sys.exit(1)
 
 
+def command(name: str) -> str:
+    """The path of a console script installed beside this interpreter (the
+    environment under test, whose bin/ need not be on PATH)."""
+    return os.path.join(os.path.dirname(sys.executable), name)
+
+
 def jupyter(*args: str) -> str:
     """Run this environment's ``jupyter`` and return what it printed."""
-    exe = os.path.join(os.path.dirname(sys.executable), "jupyter")
+    exe = command("jupyter")
     done = subprocess.run([exe, *args], capture_output=True, text=True, timeout=120)
     return done.stdout + done.stderr
 
@@ -69,12 +75,12 @@ def check_page_loads_extension(app: str, page: str) -> None:
     """The server's page for ``app`` lists scalene-lab as a federated extension that is not disabled."""
     port = _free_port()
     token = "install-check"
-    exe = os.path.join(os.path.dirname(sys.executable), "jupyter")
-    command = [exe, app, "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
+    exe = command("jupyter")
+    argv = [exe, app, "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
     if os.geteuid() == 0:
-        command.append("--allow-root")  # CI containers run as root; the server refuses otherwise
+        argv.append("--allow-root")  # CI containers run as root; the server refuses otherwise
     log = tempfile.TemporaryFile(mode="w+")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     try:
         html = ""
         deadline = time.monotonic() + 90
@@ -150,7 +156,7 @@ def check_kernel(kernel_name: str, attach_mode: str) -> None:
     say(allocated > 30, f"{kernel_name}: the allocating line shows {allocated:.1f} MB (64 MB allocated)")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as saved:
         json.dump(profile, saved)
-    checked = subprocess.run([os.path.join(os.path.dirname(sys.executable), "scalene-lab"), "validate", saved.name], capture_output=True, text=True)
+    checked = subprocess.run([command("scalene-lab"), "validate", saved.name], capture_output=True, text=True)
     os.unlink(saved.name)
     say(checked.returncode == 0, f"scalene-lab validate (the package's own dependencies): {(checked.stdout + checked.stderr).strip()}")
 
@@ -175,8 +181,8 @@ def main() -> None:
         check_page_loads_extension("lab", "lab")
         check_page_loads_extension("notebook", "tree")
     check_kernel("python3", "hot-attach")
-    command = os.path.join(os.path.dirname(sys.executable), "scalene-lab")
-    installed = subprocess.run([command, "kernelspec", "install", "--sys-prefix"], capture_output=True, text=True)
+    scalene_lab_cli = command("scalene-lab")
+    installed = subprocess.run([scalene_lab_cli, "kernelspec", "install", "--sys-prefix"], capture_output=True, text=True)
     say(installed.returncode == 0, f"scalene-lab kernelspec install --sys-prefix: {(installed.stdout + installed.stderr).strip()}")
     check_kernel("scalene-python3", "preload")
 

@@ -13,6 +13,7 @@ import glob
 import os
 import struct
 import sys
+from typing import Any
 
 from .fault_points import reached
 
@@ -239,6 +240,44 @@ def unsupported_reason() -> str | None:
     return reason
 
 
+# Every function of native/src/api.cpp this version calls, with its C
+# signature as ctypes types: (argument types, result type; None is void). A
+# library that lacks one is another version's build (`scalene-lab doctor`
+# says so; NativeAllocator would fail on it).
+SIGNATURES: dict[str, tuple[list[Any], Any]] = {
+    "sl_set_python_layout": ([ctypes.POINTER(PythonLayout)], None),
+    "sl_begin_run": ([ctypes.c_int], None),
+    "sl_end_run": ([], None),
+    "sl_probe_stack": ([ctypes.POINTER(Record)], ctypes.c_int),
+    "sl_cpu_start": ([ctypes.POINTER(CpuConfig)], ctypes.c_int),
+    "sl_cpu_stop": ([], None),
+    "sl_cpu_running": ([], ctypes.c_int),
+    "sl_cpu_set_threads": ([ctypes.POINTER(ctypes.c_int32), ctypes.c_size_t], None),
+    "sl_set_profiler_busy": ([ctypes.c_int], ctypes.c_int),
+    "sl_attach": ([ctypes.POINTER(_Config)], ctypes.c_long),
+    "sl_preloaded": ([], ctypes.c_int),
+    "sl_set_sampling": ([ctypes.c_int], None),
+    "sl_detach": ([], None),
+    "sl_drain": ([ctypes.POINTER(Record), ctypes.c_size_t], ctypes.c_size_t),
+    "sl_live_filter": ([ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t], None),
+    "sl_get_stats": ([ctypes.POINTER(Stats)], None),
+    "sl_wrap_python_allocator": ([ctypes.c_void_p, ctypes.c_void_p], ctypes.c_int),
+    "sl_set_small_requests_pooled": ([ctypes.c_int], None),
+    "sl_release_python_allocator": ([ctypes.c_int], None),
+    "sl_signal_is_free": ([ctypes.c_int], ctypes.c_int),
+    "sl_attached": ([], ctypes.c_int),
+}
+
+
+def declare_signatures(lib: ctypes.CDLL) -> None:
+    """Give each of the library's functions its C signature (ctypes would
+    otherwise pass every argument as an int and read every result as one)."""
+    for name, (argtypes, restype) in SIGNATURES.items():
+        function = getattr(lib, name)
+        function.argtypes = argtypes
+        function.restype = restype
+
+
 def _libc_version() -> tuple[str, str]:
     import platform
 
@@ -257,36 +296,7 @@ class NativeAllocator:
         # and the drain consumes records under the GIL).
         self._lib = ctypes.PyDLL(path, mode=os.RTLD_LOCAL | getattr(os, "RTLD_NODELETE", 0))
         lib = self._lib
-        lib.sl_attach.argtypes = [ctypes.POINTER(_Config)]
-        lib.sl_attach.restype = ctypes.c_long
-        lib.sl_set_sampling.argtypes = [ctypes.c_int]
-        lib.sl_detach.argtypes = []
-        lib.sl_drain.argtypes = [ctypes.POINTER(Record), ctypes.c_size_t]
-        lib.sl_drain.restype = ctypes.c_size_t
-        lib.sl_get_stats.argtypes = [ctypes.POINTER(Stats)]
-        lib.sl_wrap_python_allocator.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        lib.sl_wrap_python_allocator.restype = ctypes.c_int
-        lib.sl_release_python_allocator.argtypes = [ctypes.c_int]
-        lib.sl_set_small_requests_pooled.argtypes = [ctypes.c_int]
-        lib.sl_preloaded.argtypes = []
-        lib.sl_preloaded.restype = ctypes.c_int
-        lib.sl_set_python_layout.argtypes = [ctypes.POINTER(PythonLayout)]
-        lib.sl_begin_run.argtypes = [ctypes.c_int]
-        lib.sl_end_run.argtypes = []
-        lib.sl_probe_stack.argtypes = [ctypes.POINTER(Record)]
-        lib.sl_probe_stack.restype = ctypes.c_int
-        lib.sl_cpu_start.argtypes = [ctypes.POINTER(CpuConfig)]
-        lib.sl_cpu_start.restype = ctypes.c_int
-        lib.sl_cpu_stop.argtypes = []
-        lib.sl_cpu_running.restype = ctypes.c_int
-        lib.sl_cpu_set_threads.argtypes = [ctypes.POINTER(ctypes.c_int32), ctypes.c_size_t]
-        lib.sl_set_profiler_busy.argtypes = [ctypes.c_int]
-        lib.sl_set_profiler_busy.restype = ctypes.c_int
-        lib.sl_signal_is_free.argtypes = [ctypes.c_int]
-        lib.sl_signal_is_free.restype = ctypes.c_int
-        lib.sl_attached.restype = ctypes.c_int
-        lib.sl_live_filter.argtypes = [ctypes.POINTER(ctypes.c_uint64), ctypes.c_size_t]
-        lib.sl_live_filter.restype = None
+        declare_signatures(lib)
         self._drain_buffer = (Record * 512)()
         self.attached = False
         # Wrapper structs must outlive their installation: kept for the process.

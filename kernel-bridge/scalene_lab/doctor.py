@@ -42,32 +42,6 @@ _KERNELSPEC_INSTALL = "scalene-lab kernelspec install"
 _KERNEL = f'"{DISPLAY_NAME}" ({NAME})'
 _NEEDS_LIBRARY = f"needs the native library, which is not available here (see the {LIBRARY} line)"
 
-# Every function of native/src/api.cpp this version calls: a library that
-# lacks one is another version's build, and NativeAllocator would fail on it.
-_EXPORTS = (
-    "sl_set_python_layout",
-    "sl_begin_run",
-    "sl_end_run",
-    "sl_probe_stack",
-    "sl_cpu_start",
-    "sl_cpu_stop",
-    "sl_cpu_running",
-    "sl_cpu_set_threads",
-    "sl_set_profiler_busy",
-    "sl_attach",
-    "sl_preloaded",
-    "sl_set_sampling",
-    "sl_detach",
-    "sl_drain",
-    "sl_live_filter",
-    "sl_get_stats",
-    "sl_wrap_python_allocator",
-    "sl_set_small_requests_pooled",
-    "sl_release_python_allocator",
-    "sl_signal_is_free",
-    "sl_attached",
-)
-
 
 class Finding(NamedTuple):
     """One line of the report: what was checked, whether it works, and the details."""
@@ -143,10 +117,10 @@ def load_problem(path: str) -> str | None:
         lib = ctypes.CDLL(path, mode=os.RTLD_LOCAL | getattr(os, "RTLD_NODELETE", 0))
     except OSError as problem:
         return str(problem).removeprefix(f"{path}: ")  # the loader names the file too
-    missing = [name for name in _EXPORTS if not hasattr(lib, name)]
+    missing = [name for name in allocator.SIGNATURES if not hasattr(lib, name)]
     if missing:
         return f"it lacks {', '.join(missing)} (a build of another scalene-lab version)"
-    lib.sl_attached.restype = ctypes.c_int
+    allocator.declare_signatures(lib)
     lib.sl_attached()  # a query that touches the library's state without changing it
     return None
 

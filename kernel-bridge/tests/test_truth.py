@@ -1,8 +1,8 @@
 """The accuracy suite: every truth here is measured, not typed in.
 
 A loop line's true share of the loop's time comes from ablation: the same
-loop with that one line made trivial, timed unprofiled in the same kernel;
-what the line costs is what the loop loses without it. Allocation truths are
+loop without that one line, timed unprofiled in the same kernel; what the
+line costs is what the loop loses without it. Allocation truths are
 the bytes the line allocates (its object sizes, from sys.getsizeof / nbytes),
 and the native share of a line that only calls numpy is what numpy does.
 Bounds follow the issue: line shares within 5 points of the truth, the
@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import textwrap
 from statistics import median
+from typing import NamedTuple
 
 import pytest
 from kernel_session import KernelSession, line_of, loaded_kernel, total
@@ -26,8 +27,10 @@ BODY = [
     "c = a + b",
     "s += c",
 ]
-# Each line made trivial, keeping the names later lines read.
-TRIVIAL = ["a = i", "b = a", "c = a", "s = c"]
+# Set before an ablation's loop, so that the names a removed line would
+# have bound hold values of the sizes it binds (ints of one 30-bit digit):
+# the lines after it then do the same work as in the full loop.
+PRELUDE = "a = 50_001\nb = 40 * a\nc = a + b\n"
 # Per timed run of the ablation (about 60 ms here). Short runs in many
 # rounds: a round of every variant takes 0.4 s, so a change in the machine's
 # state (a neighbour's load, the CPU's clock) lands within a round, where the
@@ -41,9 +44,9 @@ PROFILED_ITERATIONS = 2_000_000
 FAST_RATE = "--cpu-sampling-rate 0.001"
 
 
-def _loop(body: list[str], iterations: int = ITERATIONS) -> str:
+def _loop(body: list[str], iterations: int = ITERATIONS, prelude: str = "") -> str:
     lines = "\n".join("    " + line for line in body)
-    return f"s = 0\nfor i in range({iterations}):\n{lines}\n"
+    return f"{prelude}s = 0\nfor i in range({iterations}):\n{lines}\n"
 
 
 # Runs inside the kernel: every variant compiled once and timed in
@@ -69,43 +72,58 @@ for _round in range({rounds}):
 """
 
 
-def _ablation_rounds(kernel: KernelSession, rounds: int) -> list[list[float]]:
-    """Percent of the loop's time each body line costs, measured unprofiled,
-    once per round (one list of shares, in BODY's order, a round).
+class Ablation(NamedTuple):
+    """One round's shares of the loop for each body line, in BODY's order:
+    `scaled` keeps the lines' proportions and sums to the body's share,
+    `raw` is what the loop loses without the line, unscaled."""
 
-    A variant with line j made trivial still runs the trivial statement, so
-    line j costs (full - variant) plus what one trivial statement costs,
-    which is measured too: the full loop with one more trivial line. These
-    marginal costs do not add up to the body's time: a line's removal also
-    speeds up the lines around it (the loop gets small enough for the
-    machine's caches and predictors), so they sum to 103-108% of it here.
-    They are scaled to the body's measured share of the loop (the loop with
-    an empty body is the `for` line's own cost), keeping their proportions.
+    scaled: list[float]
+    raw: list[float]
+
+
+def _ablation_rounds(kernel: KernelSession, rounds: int) -> list[Ablation]:
+    """Percent of the loop's time each body line costs, measured unprofiled,
+    once per round.
+
+    Line j costs what the loop loses without it: the full loop's time less
+    the time of the loop with line j removed (PRELUDE keeps the names it
+    binds set). Removal needs no estimate of what a stand-in statement costs:
+    an earlier version replaced each line with a trivial one (`b = a`) and
+    added back a trivial statement's cost measured as what one more such
+    line adds to the full loop, a difference of two long runs that read
+    anywhere from -11% to +4% of the loop under a neighbour's memory traffic
+    and moved the heavy line's truth from 84% to 75%. The costs are scaled
+    to the body's measured share of the loop (the loop with an empty body is
+    the `for` line's own cost), keeping their proportions; unscaled they add
+    up to 99-103% of the body's time on 3.11 to 3.13, calm or with a numpy
+    copy loop on the other core, but to 106-108% on 3.10: there a line's
+    removal also speeds up the lines around it, and how that excess divides
+    among the lines is not measured. A line's truth is therefore the range
+    between its scaled and its raw share (on 3.10, 80-86% for the heavy
+    line; py-spy reads it 85.5%, this profiler 86%; on 3.13 the two agree
+    within a point, py-spy 83.7%).
     """
-    variants = [_loop(BODY), _loop(BODY + ["z = a"]), _loop(["pass"])]
+    variants = [_loop(BODY, prelude=PRELUDE), _loop(["pass"], prelude=PRELUDE)]
     for j in range(len(BODY)):
-        variant = list(BODY)
-        variant[j] = TRIVIAL[j]
-        variants.append(_loop(variant))
+        variants.append(_loop(BODY[:j] + BODY[j + 1 :], prelude=PRELUDE))
     outcome = kernel.run(_TIMING_CELL.format(sources=variants, rounds=rounds))
     assert outcome.status == "ok", outcome.error
-    shares: list[list[float]] = []
+    ablations: list[Ablation] = []
     for times in kernel.value("_rounds"):
-        base, extra, empty, *without = (float(t) for t in times)
-        trivial = max(0.0, extra - base)
-        marginal = [max(0.0, base - time + trivial) for time in without]
+        base, empty, *without = (float(t) for t in times)
+        marginal = [max(0.0, base - time) for time in without]
         body = max(0.0, base - empty)
         scale = body / sum(marginal) if sum(marginal) > 0 else 0.0
-        shares.append([100.0 * cost * scale / base for cost in marginal])
-    return shares
+        ablations.append(Ablation([100.0 * cost * scale / base for cost in marginal], [100.0 * cost / base for cost in marginal]))
+    return ablations
 
 
-def _interleaved(kernel: KernelSession, turns: int = 4) -> tuple[list[list[float]], list[list[float]]]:
+def _interleaved(kernel: KernelSession, turns: int = 4) -> tuple[list[Ablation], list[list[float]]]:
     """(truth rounds, profiled shares): truth rounds and profiled runs take
     turns, so both see the same states of the shared machine (a neighbour's
     load changes the lines' relative costs, the allocating heavy line's
     most: truths taken a minute apart read the heavy line 79.9% and 84.7%)."""
-    truth_rounds: list[list[float]] = []
+    truth_rounds: list[Ablation] = []
     profiled: list[list[float]] = []
     for _turn in range(turns):
         truth_rounds += _ablation_rounds(kernel, ROUNDS_PER_TURN)
@@ -118,16 +136,21 @@ def _interleaved(kernel: KernelSession, turns: int = 4) -> tuple[list[list[float
     return truth_rounds, profiled
 
 
-def _loop_verdict(truth_rounds: list[list[float]], profiled: list[list[float]]) -> tuple[bool, str]:
-    """Whether every line's median share is within 5 points of its median
-    truth (the last line no higher than its truth plus 5), and what was seen."""
-    truths = {text: median([r[j] for r in truth_rounds]) for j, text in enumerate(BODY)}
-    shares = {text: median([r[j] for r in profiled]) for j, text in enumerate(BODY)}
-    seen = "; ".join(
-        f"{text[:9]}: profile {shares[text]:.1f} (runs {', '.join(f'{r[j]:.1f}' for r in profiled)}), truth {truths[text]:.1f}" for j, text in enumerate(BODY)
-    )
-    ok = all(abs(shares[text] - truths[text]) <= 5.0 for text in BODY)
-    return ok and shares[BODY[-1]] <= truths[BODY[-1]] + 5.0, seen
+def _loop_verdict(truth_rounds: list[Ablation], profiled: list[list[float]]) -> tuple[bool, str]:
+    """Whether every line's median share is within 5 points of its truth
+    (the range between its median scaled and median raw ablation share; the
+    last line no higher than that plus 5), and what was seen."""
+    seen: list[str] = []
+    ok = True
+    for j, text in enumerate(BODY):
+        scaled = median([r.scaled[j] for r in truth_rounds])
+        raw = median([r.raw[j] for r in truth_rounds])
+        low, high = min(scaled, raw), max(scaled, raw)
+        share = median([r[j] for r in profiled])
+        ok = ok and low - 5.0 <= share <= high + 5.0
+        runs = ", ".join(f"{r[j]:.1f}" for r in profiled)
+        seen.append(f"{text[:9]}: profile {share:.1f} (runs {runs}), truth {scaled:.1f} scaled, {raw:.1f} raw")
+    return ok, "; ".join(seen)
 
 
 def test_loop_lines_without_calls_match_ablation(kernel: KernelSession, tmp_path: os.PathLike[str]) -> None:
