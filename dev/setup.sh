@@ -6,7 +6,7 @@
 # linked into .venv's JupyterLab.
 #
 #   bash dev/setup.sh              # what the demo needs
-#   bash dev/setup.sh --browser    # also Debian's Chromium and fonts (ui-tests)
+#   bash dev/setup.sh --browser    # also the test command's Debian packages: Chromium and fonts (ui-tests), the aarch64 cross compiler
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -32,6 +32,8 @@ if [ "$want_browser" = 1 ]; then
   missing=()
   [ -x /usr/lib/chromium/chromium ] || [ -x /usr/bin/chromium ] || missing+=(chromium)
   dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
+  # The test command's aarch64 cross build of the allocator (dev/cross_check.sh).
+  if [ "$(uname -m)" = x86_64 ] && ! command -v aarch64-linux-gnu-g++ >/dev/null; then missing+=(g++-aarch64-linux-gnu); fi
   if [ ${#missing[@]} -gt 0 ]; then
     step "Installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq

@@ -2,8 +2,8 @@
 # Sets up whatever is missing, then runs every suite: type checks, pytest with
 # real kernels, the install test (the wheel in a fresh environment), the
 # wheel's kernels and the accuracy suite on the other Pythons, the native unit
-# tests (also under ASan/UBSan), jest, and the Galata ui-tests in Debian's
-# Chromium.
+# tests (also under ASan/UBSan), the allocator's aarch64 cross build, jest,
+# and the Galata ui-tests in Debian's Chromium.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash dev/setup.sh --browser || { echo "test: setup failed"; exit 1; }
@@ -30,6 +30,7 @@ suite "pytest (real kernels)" python -m pytest
 suite "install test (the wheel, newest JupyterLab and Notebook 7, no Node)" bash dev/install_test.sh
 suite "the wheel and accuracy suite on the other Pythons 3.10-3.13" bash dev/python_matrix.sh
 suite "native unit tests (plain, then ASan + UBSan)" bash -c "cd native && npm test --silent"
+suite "aarch64 cross build of the allocator (the wheel's recipe, -Werror)" bash dev/cross_check.sh
 suite "jest (renderer)" bash -c "cd lab-extension && npx jest"
 suite "Galata ui-tests (JupyterLab in Chromium)" bash -c "cd ui-tests && npx playwright test"
 
