@@ -96,17 +96,24 @@ def timed(client, code: str) -> tuple[float, float]:
     return wall, float(out.strip().splitlines()[-1])
 
 
+def kernel_and_magic(mode: str, options: str) -> tuple[str, str]:
+    """The kernel a mode runs in and its magic line, with ``options`` added."""
+    kernel, magic = MODES[mode]
+    return kernel, f"{magic} {options}".rstrip()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--mode", choices=[*MODES, "all"], default="all")
     parser.add_argument("--json", help="also write the raw times here")
+    parser.add_argument("--options", default="", help="more magic options for the profiled runs, e.g. '--allocation-sampling-window 262144'")
     args = parser.parse_args()
 
     modes = list(MODES) if args.mode == "all" else [args.mode]
     results: dict[str, dict[str, dict[str, list[tuple[float, float]]]]] = {}
     for mode in modes:
-        kernel, magic = MODES[mode]
+        kernel, magic = kernel_and_magic(mode, args.options)
         manager = KernelManager(kernel_name=kernel)
         try:
             manager.start_kernel()
@@ -134,7 +141,7 @@ def main() -> int:
             manager.shutdown_kernel(now=True)
 
     for mode, by_workload in results.items():
-        kernel, magic = MODES[mode]
+        kernel, magic = kernel_and_magic(mode, args.options)
         report(f"{magic} in kernel {kernel} ({mode}): slowdown, {args.rounds} alternating rounds per workload", by_workload)
     if args.json:
         with open(args.json, "w") as handle:

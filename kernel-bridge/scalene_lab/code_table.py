@@ -220,9 +220,13 @@ def _forget(table: dict[int, Any], address: int, ref: weakref.ReferenceType[type
 def _weak(code: types.CodeType, table: dict[int, Any]) -> weakref.ReferenceType[types.CodeType]:
     """A weak reference to ``code`` that removes its entry from ``table`` when it dies."""
     address = id(code)
+    # Bound now, not looked up when the code dies: at interpreter shutdown
+    # the module's globals are cleared (to None) before the last code
+    # objects go, and a lookup then prints "Exception ignored" to stderr.
+    forget = _forget
 
     def drop(ref: weakref.ReferenceType[types.CodeType]) -> None:
-        _forget(table, address, ref)
+        forget(table, address, ref)
 
     return weakref.ref(code, drop)
 

@@ -41,6 +41,13 @@ class CellResult:
         return self.profiles[0]
 
 
+class GarbledReply(Exception):
+    """The kernel's shell reply arrived unreadable: a Ctrl-C that lands in
+    ipykernel while it sends a reply cuts the multipart message, and the
+    next one is appended to the cut one (the signature check then fails).
+    ipykernel's own doing, for plain cells too; the reply is lost."""
+
+
 class KernelSession:
     """One kernel process; ``run`` executes a cell and waits for it."""
 
@@ -114,12 +121,20 @@ class KernelSession:
                 idle = True
         if reply_wait is not None:
             deadline = min(deadline, time.monotonic() + reply_wait)
-        reply = self.client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
+        reply = self._shell_reply(deadline)
         while reply["parent_header"].get("msg_id") != msg_id:
-            reply = self.client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
+            reply = self._shell_reply(deadline)
         result.status = reply["content"]["status"]
         result.execution_count = reply["content"].get("execution_count")
         return result
+
+    def _shell_reply(self, deadline: float) -> dict[str, Any]:
+        try:
+            return self.client.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))  # type: ignore[no-any-return]
+        except ValueError as problem:
+            if "Signature" not in str(problem):
+                raise
+            raise GarbledReply(str(problem)) from None
 
     def profile_of(self, outcome: CellResult) -> dict[str, Any]:
         """The memory profile a cell showed, checked to be this kernel's way in."""

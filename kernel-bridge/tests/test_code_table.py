@@ -6,6 +6,8 @@ from __future__ import annotations
 import dis
 import glob
 import os
+import subprocess
+import sys
 import types
 from collections.abc import Iterator
 
@@ -77,3 +79,24 @@ def test_resolve_learns_live_code_on_the_stack_and_keeps_it() -> None:
         return table
 
     sampled()
+
+
+def test_a_code_object_dying_at_shutdown_prints_nothing() -> None:
+    # At interpreter shutdown the module's globals are cleared (to None)
+    # before the last code objects die; their weakref callbacks must not
+    # look up a global then, or every kernel shutdown after a profiled cell
+    # prints "Exception ignored ... 'NoneType' object is not callable".
+    program = (
+        "import gc\n"
+        "from scalene_lab import code_table\n"
+        "code = compile('def dying(): pass', '<cell>', 'exec')\n"
+        "code_table._remember_all([code])\n"
+        "code_table._forget = None\n"
+        "del code\n"
+        "gc.collect()\n"
+    )
+    bridge = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": bridge}
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Exception ignored" not in done.stderr, done.stderr

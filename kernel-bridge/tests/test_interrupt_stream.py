@@ -16,7 +16,7 @@ import queue
 import random
 import time
 
-from kernel_session import KernelSession, line_of
+from kernel_session import GarbledReply, KernelSession, line_of
 from kernel_state import differences, state_of
 
 SEED = 20261201
@@ -64,12 +64,14 @@ def test_random_interrupts_against_short_profiled_runs(fresh_kernel: KernelSessi
         kernel.interrupt()
         try:
             outcome = kernel.finish(request, timeout=60, reply_wait=3.0)
-        except queue.Empty:
-            # The interrupt landed in ipykernel's own request handling (it
-            # logs "KeyboardInterrupt caught in kernel" and sends no reply);
-            # plain cells lose their reply the same way.
+        except (queue.Empty, GarbledReply) as lost:
+            # The interrupt landed in ipykernel's own request handling: it
+            # logs "KeyboardInterrupt caught in kernel" and sends no reply,
+            # or, caught while sending one, a cut message the next is
+            # appended to. Plain cells lose their reply the same ways.
             assert kernel.manager.is_alive(), f"the kernel died at cell {cell}"
-            kinds["reply lost in ipykernel"] = kinds.get("reply lost in ipykernel", 0) + 1
+            how = "garbled" if isinstance(lost, GarbledReply) else "lost"
+            kinds[f"reply {how} in ipykernel"] = kinds.get(f"reply {how} in ipykernel", 0) + 1
             continue
         assert kernel.manager.is_alive(), f"the kernel died at cell {cell}"
         if outcome.error is None:
