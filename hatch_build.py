@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import tokenize
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +98,13 @@ def native_recipe() -> tuple[list[str], list[str], list[str]]:
     return sources, compile_flags, link_flags
 
 
-def build_native(out_dir: Path) -> Path:
-    """Compile the allocator library into ``out_dir``; its path."""
-    wanted = os.environ.get("CXX")
-    compiler = shutil.which(wanted) if wanted else shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
-    if compiler is None:
+def build_native(out_dir: Path, compiler: str | None = None, extra_flags: Sequence[str] = ()) -> Path:
+    """Compile the allocator library into ``out_dir``; its path. ``compiler``
+    (else $CXX, else the system's) and ``extra_flags`` are for checks of the
+    recipe itself (dev/cross_check.sh: a cross compiler and -Werror)."""
+    wanted = compiler or os.environ.get("CXX")
+    found = shutil.which(wanted) if wanted else shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
+    if found is None:
         named = f"CXX={wanted} not found" if wanted else "none found: install g++ or set CXX"
         raise BuildFailure(f"a C++17 compiler is needed for the native allocator ({named})")
     sources, compile_flags, link_flags = native_recipe()
@@ -109,11 +112,11 @@ def build_native(out_dir: Path) -> Path:
     library = out_dir / LIBRARY
     # -static-libgcc: the library then needs only libc and libm (it uses no
     # C++ runtime: no exceptions, no RTTI, no allocation of its own).
-    command = [compiler, "-shared", "-fPIC", *compile_flags, *sources, "-o", str(library), *link_flags, "-static-libgcc"]
+    command = [found, "-shared", "-fPIC", *compile_flags, *extra_flags, *sources, "-o", str(library), *link_flags, "-static-libgcc"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         sys.stderr.write(result.stdout + result.stderr)
-        raise BuildFailure(f"compiling the native allocator failed ({Path(compiler).name} exited {result.returncode}; output above)")
+        raise BuildFailure(f"compiling the native allocator failed ({Path(found).name} exited {result.returncode}; output above)")
     return library
 
 

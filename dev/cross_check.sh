@@ -29,12 +29,10 @@ sys.path.insert(0, ".")
 import hatch_build
 
 compiler, out = sys.argv[1], Path(sys.argv[2])
-library = out / hatch_build.LIBRARY
-sources, compile_flags, link_flags = hatch_build.native_recipe()
-command = [compiler, "-shared", "-fPIC", *compile_flags, "-Werror", *sources, "-o", str(library), *link_flags, "-static-libgcc"]
-built = subprocess.run(command, capture_output=True, text=True)
-if built.returncode != 0:
-    sys.exit(f"cross check: the aarch64 build failed:\n{built.stdout}{built.stderr}")
+try:
+    library = hatch_build.build_native(out, compiler=compiler, extra_flags=["-Werror"])
+except hatch_build.BuildFailure as failure:  # it has printed the compiler's output
+    sys.exit(f"cross check: the aarch64 build failed: {failure}")
 header = subprocess.run(["readelf", "--file-header", str(library)], capture_output=True, text=True, check=True).stdout
 if "AArch64" not in header:
     sys.exit("cross check: the library built is not an AArch64 ELF file")
