@@ -20,8 +20,10 @@ import queue
 import statistics
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 
 from jupyter_client.manager import KernelManager
+from tools.lab import PROFILE_MIME
 
 SETUP = """
 import numpy as np
@@ -68,9 +70,6 @@ MODES = {
 }
 
 
-PROFILE_MIME = "application/vnd.scalene.profile+json"
-
-
 def run_cell(client, code: str, timeout: float = 600, silent: bool = False, profiles: list | None = None) -> tuple[float, str]:
     """Execute ``code``; return the seconds until the kernel is idle again and
     its stdout. The profiles it displays go to ``profiles``, if given."""
@@ -102,6 +101,16 @@ def timed(client, code: str, profiles: list | None = None) -> tuple[float, float
     return wall, float(out.strip().splitlines()[-1])
 
 
+@dataclass
+class OwnTime:
+    """The profiler's own time in one mode, as it measures it: the fixed
+    cost of a profiled cell (seconds), and each workload's drain seconds per
+    profiled run."""
+
+    fixed_s: float
+    drains_s: dict[str, list[float]] = field(default_factory=dict)
+
+
 def fixed_cost(client, magic: str, rounds: int) -> float:
     """Median wall seconds a profiled cell adds whatever it runs: an empty
     cell (`pass`) profiled against the same unprofiled, alternating. Short
@@ -130,9 +139,10 @@ def main() -> int:
 
     modes = list(MODES) if args.mode == "all" else [args.mode]
     results: dict[str, dict[str, dict[str, list[tuple[float, float]]]]] = {}
-    # The profiler's own time per run, measured by itself: the fixed cost of
-    # a profiled cell and the drains' time (the profile's profiler_time_s).
-    own: dict[str, dict[str, dict[str, object]]] = {}
+    # The profiler's own time, measured by itself, per mode: the fixed cost
+    # of a profiled cell, and per workload the drains' time of each run (the
+    # profile's profiler_time_s).
+    own: dict[str, OwnTime] = {}
     for mode in modes:
         kernel, magic = kernel_and_magic(mode, args.options)
         manager = KernelManager(kernel_name=kernel)
@@ -148,8 +158,7 @@ def main() -> int:
             run_cell(client, "%load_ext scalene_lab\n" + SETUP)
             results[mode] = {}
             run_cell(client, f"{magic}\npass")  # warm-up
-            fixed = fixed_cost(client, magic, max(15, args.rounds))
-            own[mode] = {}
+            own[mode] = OwnTime(fixed_cost(client, magic, max(15, args.rounds)))
             for name, body in WORKLOADS.items():
                 plain: list[tuple[float, float]] = []
                 profiled: list[tuple[float, float]] = []
@@ -161,22 +170,21 @@ def main() -> int:
                     for times, code, shown in order if round_ % 2 == 0 else reversed(order):
                         times.append(timed(client, code, shown))
                 results[mode][name] = {"unprofiled": plain, "profiled": profiled}
-                drains = [p["notebook"]["sampling"]["profiler_time_s"] for p in profiles]
-                own[mode][name] = {"fixed_s": fixed, "drains_s": drains}
+                own[mode].drains_s[name] = [p["notebook"]["sampling"]["profiler_time_s"] for p in profiles]
         finally:
             client.stop_channels()
             manager.shutdown_kernel(now=True)
 
     for mode, by_workload in results.items():
         kernel, magic = kernel_and_magic(mode, args.options)
-        report(f"{magic} in kernel {kernel} ({mode}): slowdown, {args.rounds} alternating rounds per workload", by_workload, own.get(mode, {}))
+        report(f"{magic} in kernel {kernel} ({mode}): slowdown, {args.rounds} alternating rounds per workload", by_workload, own[mode])
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"times": results, "own": own}, handle, indent=1)
+            json.dump({"times": results, "own": {mode: asdict(o) for mode, o in own.items()}}, handle, indent=1)
     return 0
 
 
-def report(title: str, results: dict[str, dict[str, list[tuple[float, float]]]], own: dict[str, dict[str, object]]) -> None:
+def report(title: str, results: dict[str, dict[str, list[tuple[float, float]]]], own: OwnTime) -> None:
     """Print one mode's table (Markdown, as the README shows it).
 
     The last column is the slowdown the profiler's own measured time
@@ -200,11 +208,9 @@ def report(title: str, results: dict[str, dict[str, list[tuple[float, float]]]],
             medians[which].append(statistics.median(ratios))
             cells.append(f"{statistics.median(ratios):.3f}x ({min(ratios):.3f}-{max(ratios):.3f})")
         wall = statistics.median(u[0] for u in times["unprofiled"])
-        costs = own.get(name, {})
-        fixed = float(costs.get("fixed_s", 0.0))  # type: ignore[arg-type]
-        drains = statistics.median(costs.get("drains_s") or [0.0])  # type: ignore[arg-type]
-        implied.append(1.0 + (fixed + drains) / wall)
-        own_cell = f"{1000 * fixed:.1f} + {1000 * drains:.1f} ms ({implied[-1]:.3f}x)"
+        drains = statistics.median(own.drains_s.get(name) or [0.0])
+        implied.append(1.0 + (own.fixed_s + drains) / wall)
+        own_cell = f"{1000 * own.fixed_s:.1f} + {1000 * drains:.1f} ms ({implied[-1]:.3f}x)"
         print(f"| {name} | {wall:.3f} | {cells[0]} | {cells[1]} | {own_cell} |")
     print(f"| median of workloads | | {statistics.median(medians[0]):.3f}x | {statistics.median(medians[1]):.3f}x | {statistics.median(implied):.3f}x |")
 

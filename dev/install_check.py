@@ -181,8 +181,7 @@ def main() -> None:
         check_page_loads_extension("lab", "lab")
         check_page_loads_extension("notebook", "tree")
     check_kernel("python3", "hot-attach")
-    scalene_lab_cli = command("scalene-lab")
-    installed = subprocess.run([scalene_lab_cli, "kernelspec", "install", "--sys-prefix"], capture_output=True, text=True)
+    installed = subprocess.run([command("scalene-lab"), "kernelspec", "install", "--sys-prefix"], capture_output=True, text=True)
     say(installed.returncode == 0, f"scalene-lab kernelspec install --sys-prefix: {(installed.stdout + installed.stderr).strip()}")
     check_kernel("scalene-python3", "preload")
 
