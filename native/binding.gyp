@@ -22,6 +22,7 @@
     "test_sources": [
       "tests/test_main.cpp",
       "tests/test_byte_sampler.cpp",
+      "tests/test_fate_group.cpp",
       "tests/test_free_filter.cpp",
       "tests/test_heap_release.cpp",
       "tests/test_live_table.cpp",

@@ -55,7 +55,7 @@ class AllocatorUnavailable(RuntimeError):
 class Frame(ctypes.Structure):
     """``sl_frame`` (native/src/records.hpp)."""
 
-    _fields_ = [("code", ctypes.c_uint64), ("lasti", ctypes.c_int32), ("reserved", ctypes.c_int32)]
+    _fields_ = [("code", ctypes.c_uint64), ("lasti", ctypes.c_int32), ("extra", ctypes.c_uint32)]
 
 
 class Record(ctypes.Structure):
@@ -79,16 +79,23 @@ class Record(ctypes.Structure):
 
 
 # Record's header for struct: kind, python, depth, flags, tid, bytes, pointer,
-# time_ns, cpu_ns, wall_ns, thread_cpu_ns, process_cpu_ns; then the frames.
+# time_ns, cpu_ns (alloc: companion entries), wall_ns (alloc: block_bytes),
+# thread_cpu_ns, process_cpu_ns; then the frames.
 _HEADER = struct.Struct("=BBBBIQQQQQQQ")
 _FRAME_SIZE = ctypes.sizeof(Frame)
 _FRAMES_AT = Record.frames.offset
 _RECORD_SIZE = ctypes.sizeof(Record)
 _STACK_LAYOUTS = [struct.Struct("=" + "Qi4x" * depth) for depth in range(MAX_FRAMES + 1)]
+_COMPANION_LAYOUTS = [struct.Struct("=" + "QiI" * count) for count in range(MAX_FRAMES + 1)]
+COMPANION_KEPT = 1 << 31  # in a companion entry's size: the block was still live
 
-# One drained record: the header fields, then the stack as a flat tuple
-# (code address, instruction index, code address, instruction index, ...).
-RawRecord = tuple[int, int, int, int, int, int, int, int, int, int, int, int, tuple[int, ...]]
+# One drained record: the header fields, the stack as a flat tuple (code
+# address, instruction index, code address, instruction index, ...), then
+# for an allocation sample the companions of its thread's previous sample
+# (native fate_group.hpp), flat: (code address, instruction index, size |
+# COMPANION_KEPT if still live, ...), code 0 where no Python frame was read.
+RawRecord = tuple[int, int, int, int, int, int, int, int, int, int, int, int, tuple[int, ...], tuple[int, ...]]
+_NO_COMPANIONS: tuple[int, ...] = ()
 
 
 class PythonLayout(ctypes.Structure):
@@ -371,8 +378,13 @@ class NativeAllocator:
             for index in range(count):
                 at = index * _RECORD_SIZE
                 fields = header(raw, at)
-                stack = _STACK_LAYOUTS[fields[2]].unpack_from(raw, at + _FRAMES_AT)
-                out.append(fields + (stack,))
+                depth = fields[2]
+                stack = _STACK_LAYOUTS[depth].unpack_from(raw, at + _FRAMES_AT)
+                companions = _NO_COMPANIONS
+                if fields[0] == RECORD_ALLOC and fields[8]:
+                    entries = min(fields[8], MAX_FRAMES - depth)
+                    companions = _COMPANION_LAYOUTS[entries].unpack_from(raw, at + _FRAMES_AT + depth * _FRAME_SIZE)
+                out.append(fields + (stack, companions))
             if count < len(buffer):
                 return out
 

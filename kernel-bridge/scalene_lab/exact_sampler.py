@@ -153,7 +153,7 @@ class ExactCpuSampler:
                 self.handler_errors += 1
 
     def _add_one(self, record: RawRecord) -> None:
-        _kind, where, _depth, flags, tid, profiler_ns, _pointer, time_ns, _cpu, wall_ns, cpu_ns, process_ns, stack = record
+        _kind, where, _depth, flags, tid, profiler_ns, _pointer, time_ns, _cpu, wall_ns, cpu_ns, process_ns, stack, _ = record
         self.profiler_time += profiler_ns / 1e9
         wall = wall_ns / 1e9
         if wall <= 0.0:

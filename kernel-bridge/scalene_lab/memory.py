@@ -12,11 +12,11 @@ the run's) falls when memory is freed later.
 window. Scalene's threshold sampler counts bytes allocated less bytes freed
 and reports a sample when that reaches its window, so a line's temporaries
 (allocated and freed before a window's worth of allocation went by) cancel
-out, while a block of a window or more always counts. Here a sampled block
-smaller than the window is held back until the next allocation sample (on
-average one window of allocation later): freed before then, it was a
-temporary and counts only in the line's gross volume (``churn_mb``, shown
-beside it); otherwise it counts as the line's net allocation. Where the frame layout is
+out, while a block of a window or more always counts. Here a line's smaller
+samples count at the share of their bytes that outlive one window of
+allocation, measured on the companion blocks the allocator follows after
+each sample (line_memory.py says how); the rest counts only in the line's
+gross volume (``churn_mb``, shown beside it). Where the frame layout is
 unknown, records carry no stack and are charged to the line each thread is
 on when they are drained.
 """
@@ -27,83 +27,32 @@ import os
 import sys
 import threading
 import time
-from array import array
 from collections.abc import Callable
 from types import CodeType, FrameType
 
-from .allocator import FLAG_NO_FRAME, FLAG_REALLOC, FLAG_TRUNCATED, FLAG_UNTRACKED, RECORD_ALLOC, RECORD_COPY, RECORD_FREE, NativeAllocator, RawRecord
+from .allocator import (
+    FLAG_NO_FRAME,
+    FLAG_REALLOC,
+    FLAG_TRUNCATED,
+    FLAG_UNTRACKED,
+    RECORD_ALLOC,
+    RECORD_COPY,
+    RECORD_FREE,
+    NativeAllocator,
+    RawRecord,
+)
 from .code_table import CodeTable
 from .fault_points import reached
 from .frames import user_frame
+from .line_memory import SMALL_BLOCK, LineMemory, Pending, Timeline, gather_fates
 from .stack_profile import Stack, StackCollector
 from .stacks import user_site
 from .stats import FunctionKey, LineKey, function_key
 
 MB = 1024.0 * 1024.0
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-MAX_TIMELINE = 100  # points shown per timeline, as Scalene's sparklines
 
 Site = tuple[LineKey, FunctionKey | None]
-
-
-class LineMemory:
-    """Sampled memory figures of one line, in MB."""
-
-    __slots__ = ("malloc_mb", "python_mb", "churn_mb", "mallocs", "frees", "current_mb", "peak_mb", "footprint_sum", "copy_mb", "timeline")
-
-    def __init__(self) -> None:
-        self.malloc_mb = 0.0  # net of temporaries, as Scalene's n_malloc_mb
-        self.python_mb = 0.0  # the part of malloc_mb from Python's allocator
-        self.churn_mb = 0.0  # gross: every sampled allocation, temporaries included
-        self.mallocs = 0
-        self.frees = 0
-        self.current_mb = 0.0
-        self.peak_mb = 0.0
-        self.footprint_sum = 0.0
-        self.copy_mb = 0.0
-        self.timeline = Timeline()
-
-
-class Timeline:
-    """A bounded footprint timeline that always keeps its first and latest
-    points and its peak: halved (every other point) whenever it fills up.
-
-    Points live in two flat ``array('d')`` columns rather than as float
-    objects: the drain runs about once per sampled megabyte, and long-lived
-    floats scattered through pymalloc's pools measurably slowed the user's
-    own small-object churn (see bench/README.md)."""
-
-    __slots__ = ("_times", "_values", "_peak")
-
-    def __init__(self) -> None:
-        self._times = array("d")
-        self._values = array("d")
-        self._peak: tuple[float, float] | None = None
-
-    def add(self, when: float, megabytes: float) -> None:
-        """Append a point (hot path: called per memory sample)."""
-        self._times.append(when)
-        self._values.append(megabytes)
-        if self._peak is None or megabytes > self._peak[1]:
-            self._peak = (when, megabytes)
-        if len(self._times) >= 2 * MAX_TIMELINE:
-            self._times = self._times[:1] + self._times[1::2]  # the newest point is odd: kept
-            self._values = self._values[:1] + self._values[1::2]
-
-    @property
-    def points(self) -> list[list[float]]:
-        """Every point kept, in time order."""
-        return [[when, value] for when, value in zip(self._times, self._values)]
-
-    def shown(self) -> list[list[float]]:
-        """At most MAX_TIMELINE points, in time order, peak and ends included."""
-        points = self.points
-        if len(points) > MAX_TIMELINE:
-            step = len(points) / (MAX_TIMELINE - 2)
-            points = [points[0]] + [points[int(i * step)] for i in range(1, MAX_TIMELINE - 2)] + [points[-1]]
-        if self._peak is not None and list(self._peak) not in points:
-            points = sorted(points + [list(self._peak)])
-        return points
 
 
 class MemorySampler:
@@ -140,10 +89,9 @@ class MemorySampler:
         self.max_footprint_python_fraction = 0.0
         self.allocated_mb = 0.0
         self.python_mb = 0.0
-        self.net_allocated_mb = 0.0  # sum of the lines' malloc_mb
-        # The latest small sampled block, not yet known to outlive its
-        # window: (pointer, its lines, MB, from Python's allocator).
-        self._pending: tuple[int, list[LineMemory], float, bool, Stack] | None = None
+        self._net = LineMemory()  # every sample and companion, pooled as one line's
+        # Per thread, its latest small sample, not yet settled.
+        self._pending: dict[int, Pending] = {}
         self.stacks: StackCollector | None = None  # set for --stacks
         self.freed_mb = 0.0
         self.untracked_mb = 0.0
@@ -187,7 +135,8 @@ class MemorySampler:
         allocator = self._allocator
         if allocator is None:
             return
-        self._settle_pending()  # a block still held when sampling stops was kept
+        for tid in list(self._pending):
+            self._settle(tid)  # a window's worth went by, or sampling ends
         try:
             allocator.set_sampling(False)
             stats = allocator.stats()
@@ -200,6 +149,11 @@ class MemorySampler:
             allocator.detach()
             self._allocator = None
             self.rss_end_mb = _rss_mb()
+
+    @property
+    def net_allocated_mb(self) -> float:
+        """Net allocation of every sample, as the lines' ``malloc_mb`` add up to."""
+        return self._net.malloc_mb
 
     @property
     def net_mb(self) -> float:
@@ -278,10 +232,13 @@ class MemorySampler:
             for record in records:
                 if record[2]:
                     self._table.resolve(record[12][0::2])
+        # Companion fates by (code address, instruction), credited to lines
+        # once per batch: a loop's companions come from a few instructions.
+        fates: dict[tuple[int, int], list[int]] = {}
         main_line: Site | None = None
         main_line_known = False
         other_lines: dict[int, Site | None] | None = None
-        for kind, python, depth, flags, tid, size, pointer, time_ns, _c, block_bytes, _t, _p, stack in records:
+        for kind, python, depth, flags, tid, size, pointer, time_ns, _c, block_bytes, _t, _p, stack, companions in records:
             mb = size / MB
             when = time_ns / 1e9 - self.start_time
             if kind == RECORD_FREE:
@@ -289,7 +246,10 @@ class MemorySampler:
                 continue
             old_block = self._freed_just_before.pop(tid, 0)
             if kind == RECORD_ALLOC:
-                self._settle_pending()  # a window's worth of allocation went by
+                if block_bytes < self.allocation_window:
+                    self._settle(tid)  # a window's worth went by on this thread
+                if companions and not (tid != self._main_tid and tid in self._baseline_tids):
+                    gather_fates(companions, fates)
                 if not flags & FLAG_REALLOC:
                     old_block = 0
             if tid != self._main_tid and tid in self._baseline_tids:
@@ -321,7 +281,9 @@ class MemorySampler:
                     target.copy_mb += mb
                 continue
             if kind == RECORD_ALLOC:
-                self._allocate(line, pointer, mb, bool(python), when, bool(flags & FLAG_UNTRACKED), block_bytes, old_block, frames)
+                self._allocate(tid, line, pointer, mb, bool(python), when, bool(flags & FLAG_UNTRACKED), block_bytes, old_block, frames)
+        if fates:
+            self._credit_fates(fates)
 
     def _targets(self, site: Site | None) -> list[LineMemory]:
         """The line's accumulator and, inside a function, the function's."""
@@ -340,6 +302,7 @@ class MemorySampler:
 
     def _allocate(
         self,
+        tid: int,
         site: Site | None,
         pointer: int,
         mb: float,
@@ -368,7 +331,7 @@ class MemorySampler:
         elif block_bytes >= self.allocation_window or untracked:
             self._count_net(targets, mb, python, frames)  # counts at once, as it trips Scalene's sampler alone
         else:
-            self._pending = (pointer, targets, mb, python, frames)
+            self._pending[tid] = Pending(pointer, targets, mb, python, frames, block_bytes < SMALL_BLOCK)
         if untracked:
             # Its free cannot be matched: allocated, never live.
             self.untracked_mb += mb
@@ -391,25 +354,61 @@ class MemorySampler:
         self._record_footprint(now)
 
     def _count_net(self, targets: list[LineMemory], mb: float, python: bool, frames: Stack) -> None:
-        self.net_allocated_mb += mb
         if self.stacks is not None:
             self.stacks.add_memory(frames, mb)
-        for line in targets:
-            line.malloc_mb += mb
+        for line in [*targets, self._net]:
+            line.direct_mb += mb
             if python:
-                line.python_mb += mb
+                line.direct_python_mb += mb
 
-    def _settle_pending(self) -> None:
-        """The held-back block outlived its window: it counts as net allocation."""
-        if self._pending is not None:
-            _, targets, mb, python, frames = self._pending
-            self._pending = None
-            self._count_net(targets, mb, python, frames)
+    def _settle(self, tid: int) -> None:
+        """A thread's held-back sample met its next one (or sampling ended):
+        its line's companions decide what share of a small block's sample
+        counts; its own block, freed by then or not, decides for a larger
+        one, for a line with too few companions and for --stacks."""
+        pending = self._pending.pop(tid, None)
+        if pending is None:
+            return
+        if not pending.small:
+            if not pending.freed:
+                self._count_net(pending.targets, pending.mb, pending.python, pending.frames)
+            return
+        if self.stacks is not None and not pending.freed:
+            self.stacks.add_memory(pending.frames, pending.mb)
+        for line in [*pending.targets, self._net]:
+            line.fated_mb += pending.mb
+            if pending.python:
+                line.fated_python_mb += pending.mb
+            if not pending.freed:
+                line.block_kept_mb += pending.mb
+                if pending.python:
+                    line.block_kept_python_mb += pending.mb
+
+    def _credit_fates(self, fates: dict[tuple[int, int], list[int]]) -> None:
+        """Each companion's fate goes to the line it was allocated on (a line
+        that has samples; code 0 or a frame outside the user's code counts
+        only in the run's total)."""
+        table = self._table
+        if table is not None:
+            table.resolve(tuple({code for code, _ in fates if code}))
+        for (code, lasti), (kept, tracked, count) in fates.items():
+            self._net.add_fates(kept, tracked, count)
+            info = table.lookup(code) if code and table is not None else None
+            if info is None or not self._is_user_file(info.filename):
+                continue
+            line = self.lines.get((info.filename, info.line_at(lasti)))
+            if line is not None:
+                line.add_fates(kept, tracked, count)
+            key = function_key(info.code)
+            function = self.functions.get(key) if key is not None else None
+            if function is not None:
+                function.add_fates(kept, tracked, count)
 
     def _free(self, pointer: int, now: float) -> int:
         """Match a sampled block's free; returns its size in bytes (0: not ours)."""
-        if self._pending is not None and self._pending[0] == pointer:
-            self._pending = None  # a temporary: gross volume only
+        for pending in self._pending.values():
+            if pending.pointer == pointer:
+                pending.freed = True
         entry = self._live.pop(pointer, None)
         if entry is None:
             return 0  # sampled before this run

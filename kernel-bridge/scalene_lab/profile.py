@@ -11,8 +11,9 @@ from typing import Any
 
 from . import __version__
 from .exact_sampler import ExactCpuSampler
+from .line_memory import LineMemory
 from .line_window import choose_lines
-from .memory import LineMemory, MemorySampler
+from .memory import MemorySampler
 from .options import ProfileOptions
 from .regions import SourceFacts, analyse
 from .sampler import CpuSampler

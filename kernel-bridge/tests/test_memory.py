@@ -135,7 +135,10 @@ def test_python_objects_line_is_measured_within_ten_percent(memory_kernel: Kerne
     truth = memory_kernel.value("truth")
     assert abs(line["n_malloc_mb"] - truth) < 0.10 * truth, ("alloc", line["n_malloc_mb"], truth)
     assert line["n_python_fraction"] > 0.9
-    assert 0.85 * truth < line["n_peak_mb"] <= line["n_malloc_mb"], ("peak", line["n_peak_mb"], truth)
+    # The peak follows the sampled blocks; n_malloc_mb takes the kept share
+    # of the line's small samples from its companions (memory.py), so the
+    # two may differ by about a sample's weight either way.
+    assert 0.85 * truth < line["n_peak_mb"] <= line["n_malloc_mb"] + 2.0, ("peak", line["n_peak_mb"], line["n_malloc_mb"], truth)
 
 
 def test_a_line_that_keeps_what_it_allocates_is_a_likely_leak(memory_kernel: KernelSession) -> None:

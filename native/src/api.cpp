@@ -164,6 +164,7 @@ SL_EXPORT long sl_attach(const sl_config* config) {
   g_live_blocks.store(kMatchingFrees, std::memory_order_relaxed);
   g_heap_release.reset();
   g_free_filter.clear();
+  reset_fate_groups();
   g_generation.fetch_add(1, std::memory_order_acq_rel);
   return static_cast<long>(patch_all_objects(!is_preloaded()));
 }

@@ -42,11 +42,13 @@ class LiveTable {
     return true;
   }
 
-  // Remember `pointer` as standing for `bytes`; false when the table is full.
-  bool insert(uintptr_t pointer, uint64_t bytes) {
+  // Remember `pointer` as standing for `bytes`; false when the table is
+  // full. `counted`: a refusal counts as a lost sample (not for companions,
+  // which stand for no bytes).
+  bool insert(uintptr_t pointer, uint64_t bytes, bool counted = true) {
     if (pointer <= kTombstone) return false;
     if (slots_ == nullptr) {
-      refused_.fetch_add(1, std::memory_order_relaxed);
+      if (counted) refused_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
     size_t index = hash(pointer);
@@ -61,7 +63,7 @@ class LiveTable {
         }
       }
     }
-    refused_.fetch_add(1, std::memory_order_relaxed);
+    if (counted) refused_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
 
@@ -83,6 +85,27 @@ class LiveTable {
       }
     }
     return 0;
+  }
+
+  // Forget `pointer` only if it stands for exactly `bytes` (a companion
+  // whose address may since have been freed and taken by another block);
+  // true when this call took it out. A slot emptied and refilled with the
+  // same pointer and value between the two loads below is taken all the
+  // same: one companion read as kept, never a sampled block lost.
+  bool erase_if(uintptr_t pointer, uint64_t bytes) {
+    if (pointer <= kTombstone || slots_ == nullptr) return false;
+    size_t index = hash(pointer);
+    for (size_t probe = 0; probe < kProbeLimit; ++probe, index = (index + 1) & kMask) {
+      uintptr_t key = slots_[index].key.load(std::memory_order_acquire);
+      if (key == kEmpty) return false;
+      if (key == pointer) {
+        if (slots_[index].bytes.load(std::memory_order_relaxed) != bytes) return false;
+        if (!slots_[index].key.compare_exchange_strong(key, kTombstone, std::memory_order_acq_rel)) return false;
+        size_.fetch_sub(1, std::memory_order_relaxed);
+        return true;
+      }
+    }
+    return false;
   }
 
   // Whether `pointer` is held (a snapshot: another thread may change it).

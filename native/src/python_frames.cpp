@@ -28,7 +28,10 @@ T load(uint64_t address) {
 struct Walk {
   const sl_python_layout* layout;
   uint64_t thread_state;
-  sl_record* record;
+  sl_frame* frames;  // room for `capacity` frames, innermost first
+  int capacity;
+  int depth;
+  bool truncated;  // there were more frames than room
   bool valid;
 };
 
@@ -51,7 +54,6 @@ int32_t instruction_index(const sl_python_layout& layout, uint64_t frame, uint64
 void walk(void* context) {
   Walk& w = *static_cast<Walk*>(context);
   const sl_python_layout& layout = *w.layout;
-  sl_record& record = *w.record;
   uint64_t frame = load<uint64_t>(w.thread_state + layout.tstate_frame);
   if (layout.cframe_current >= 0 && frame != 0) {
     if (!plausible_pointer(frame)) return;
@@ -70,18 +72,24 @@ void walk(void* context) {
     if (units <= 0) return;
     int32_t lasti = instruction_index(layout, frame, code);
     if (lasti < -1 || lasti >= units) return;
-    if (depth == SL_MAX_FRAMES) {
-      record.flags |= SL_FLAG_TRUNCATED;
+    if (depth == w.capacity) {
+      w.truncated = true;
       break;
     }
-    record.frames[depth].code = code;
-    record.frames[depth].lasti = lasti;
+    w.frames[depth].code = code;
+    w.frames[depth].lasti = lasti;
     ++depth;
     frame = previous;
   }
-  record.depth = static_cast<uint8_t>(depth);
-  if (depth == 0) record.flags |= SL_FLAG_NO_FRAME;
+  w.depth = depth;
   w.valid = true;
+}
+
+// Run the walk under the fault guard; false (counted) when a read was invalid or faulted.
+bool guarded_walk(Walk& w) {
+  if (run_guarded(&walk, &w) && w.valid) return true;
+  g_invalid.fetch_add(1, std::memory_order_relaxed);
+  return false;
 }
 
 }  // namespace
@@ -107,12 +115,20 @@ bool capture_stack(const sl_python_layout& layout, const void* thread_state, sl_
     record->flags |= SL_FLAG_NO_FRAME;
     return true;
   }
-  Walk w{&layout, reinterpret_cast<uint64_t>(thread_state), record, false};
-  if (run_guarded(&walk, &w) && w.valid) return true;
-  record->depth = 0;
-  record->flags &= static_cast<uint8_t>(~SL_FLAG_TRUNCATED);
-  g_invalid.fetch_add(1, std::memory_order_relaxed);
-  return false;
+  Walk w{&layout, reinterpret_cast<uint64_t>(thread_state), record->frames, SL_MAX_FRAMES, 0, false, false};
+  if (!guarded_walk(w)) return false;
+  record->depth = static_cast<uint8_t>(w.depth);
+  if (w.truncated) record->flags |= SL_FLAG_TRUNCATED;
+  if (w.depth == 0) record->flags |= SL_FLAG_NO_FRAME;
+  return true;
+}
+
+bool innermost_frame(const sl_python_layout& layout, const void* thread_state, sl_frame* out) {
+  out->code = 0;
+  out->lasti = -1;
+  if (layout.version == 0 || thread_state == nullptr) return true;
+  Walk w{&layout, reinterpret_cast<uint64_t>(thread_state), out, 1, 0, false, false};
+  return guarded_walk(w);
 }
 
 uint64_t invalid_stacks() {

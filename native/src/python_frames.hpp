@@ -24,6 +24,10 @@ const void* current_thread_state();
 // invalid or faulted.
 bool capture_stack(const sl_python_layout& layout, const void* thread_state, sl_record* record);
 
+// Only the innermost frame into `out` (code 0 when the thread has none).
+// Returns false when the read was invalid or faulted (counted as below).
+bool innermost_frame(const sl_python_layout& layout, const void* thread_state, sl_frame* out);
+
 // Count of stacks dropped as invalid since the last reset.
 uint64_t invalid_stacks();
 void reset_invalid_stacks();

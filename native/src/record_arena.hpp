@@ -135,7 +135,8 @@ class RecordArena {
   static uint32_t round_up(size_t bytes) { return static_cast<uint32_t>((bytes + 15) & ~size_t{15}); }
 
   static uint32_t payload_bytes(const Record& record) {
-    return static_cast<uint32_t>(offsetof(Record, frames) + size_t{record.depth} * sizeof(record.frames[0]));
+    const size_t frames = size_t{record.depth} + extra_frames(record);
+    return static_cast<uint32_t>(offsetof(Record, frames) + frames * sizeof(record.frames[0]));
   }
 
   static std::atomic<uint64_t>& stamp_at(unsigned char* at) { return *reinterpret_cast<std::atomic<uint64_t>*>(at); }

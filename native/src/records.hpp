@@ -17,10 +17,14 @@ enum { SL_MAX_FRAMES = 40 };
 struct sl_frame {
   uint64_t code;
   int32_t lasti;
-  int32_t reserved;
+  uint32_t extra;  // companion entries (below): the block's size, top bit set if it was still live
 };
 
-// One sampled event. `bytes` is the sampled volume it stands for.
+// One sampled event. `bytes` is the sampled volume it stands for. An
+// allocation sample also reports the companions of its thread's previous
+// sample (fate_group.hpp), one sl_frame each after its stack: the innermost
+// Python frame the companion was allocated in (code 0: none), and in
+// `extra` its size and whether it was still live.
 struct sl_record {
   uint8_t kind;      // SL_ALLOC, SL_FREE, SL_COPY or SL_CPU
   uint8_t python;    // alloc: 1 from Python's allocator (MEM/OBJ), 0 native; cpu: SL_WHERE_*
@@ -30,7 +34,10 @@ struct sl_record {
   uint64_t bytes;    // alloc/free/copy: sampled bytes; cpu: the profiler's own time left out, in ns
   uint64_t pointer;  // the block (alloc, free); 0 for copies and CPU samples
   uint64_t time_ns;  // CLOCK_MONOTONIC
-  uint64_t cpu_ns;   // cpu: the thread's CPU clock at the sample
+  union {
+    uint64_t cpu_ns;      // cpu: the thread's CPU clock at the sample
+    uint64_t companions;  // alloc: companion entries after the stack, in frames[depth, depth + companions)
+  };
   union {
     uint64_t wall_ns;      // cpu: wall time since this thread's previous sample
     uint64_t block_bytes;  // alloc: the block's own size (`bytes` is the volume the sample stands for)
@@ -104,4 +111,9 @@ struct sl_stats {
   uint64_t records_pushed;   // records stored for the drain (this run)
   uint64_t records_drained;  // records the drain has taken (this run)
 };
+}
+
+// Frames a record carries after its stack (the record arena copies them too).
+inline uint32_t extra_frames(const sl_record& record) {
+  return record.kind == SL_ALLOC ? static_cast<uint32_t>(record.companions) : 0;
 }

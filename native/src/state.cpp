@@ -26,6 +26,15 @@ FreeFilter<size_t{1} << 16> g_free_filter;
 HeapRelease g_heap_release{kReleaseDropBytes};
 
 namespace {
+FateGroup g_fate_groups[kFateGroups];
+std::atomic<uint32_t> g_next_fate_group{0};
+}  // namespace
+
+void reset_fate_groups() {
+  g_next_fate_group.store(0, std::memory_order_relaxed);
+}
+
+namespace {
 
 uint32_t current_tid() {
   return static_cast<uint32_t>(syscall(SYS_gettid));
@@ -38,14 +47,22 @@ uint64_t now_ns() {
 }
 
 // Threads pick up a new attach (new windows, fresh random streams) lazily.
+FateGroup* fate_group_of(const ThreadState& thread) {
+  return thread.fate_group < kFateGroups ? &g_fate_groups[thread.fate_group] : nullptr;
+}
+
 ThreadState& current_samplers() {
   ThreadState& thread = thread_state();
   State& shared = state();
   const uint64_t generation = g_generation.load(std::memory_order_acquire);
   if (thread.generation != generation) {
-    const uint64_t seed = (static_cast<uint64_t>(current_tid()) << 32) ^ now_ns() ^ generation;
-    thread.allocations = ByteSampler(shared.allocation_window.load(std::memory_order_relaxed), seed | 1);
+    thread.tid = current_tid();
+    const uint64_t seed = (static_cast<uint64_t>(thread.tid) << 32) ^ now_ns() ^ generation;
+    thread.allocations = ByteSampler(shared.allocation_window.load(std::memory_order_relaxed), seed | 1, kCompanions);
     thread.copies = ByteSampler(shared.copy_window.load(std::memory_order_relaxed), seed ^ 0x5bd1e995);
+    const uint32_t slot = g_next_fate_group.fetch_add(1, std::memory_order_relaxed);
+    thread.fate_group = slot;
+    if (slot < kFateGroups) g_fate_groups[slot].reset();  // attach cleared the live table
     thread.generation = generation;
   }
   return thread;
@@ -55,7 +72,19 @@ ThreadState& current_samplers() {
 // the instant of the allocation, so it is charged to the line that made it
 // however late the drain runs. The kernel side is asked to drain once
 // kDrainThreshold records are waiting.
-void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t flags, uint64_t block_bytes = 0) {
+void forget_live_block(void* pointer) {
+  g_free_filter.lower(pointer);
+  // Never below "matching, none live": a detach that cleared the flag
+  // meanwhile must not be undone by an underflow into the top bit.
+  uint64_t seen = g_live_blocks.load(std::memory_order_relaxed);
+  while (seen > kMatchingFrees && !g_live_blocks.compare_exchange_weak(seen, seen - 1, std::memory_order_relaxed)) {
+  }
+}
+
+// `fates`: the group an allocation sample settles; its companions are
+// reported after the stack.
+void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t flags, uint64_t block_bytes = 0,
+          FateGroup* fates = nullptr) {
   State& shared = state();
   sl_record record{};
   record.kind = kind;
@@ -67,6 +96,11 @@ void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t 
   record.block_bytes = block_bytes;
   record.time_ns = now_ns();
   if (kind != SL_FREE) capture_stack(python_layout(), current_thread_state(), &record);
+  if (fates != nullptr) {
+    const auto release = [](uintptr_t kept) { forget_live_block(reinterpret_cast<void*>(kept)); };
+    record.companions =
+        fates->settle(state().live, release, record.frames + record.depth, SL_MAX_FRAMES - record.depth);
+  }
   if (!shared.records.push(record)) return;
   // Without a frame reader the drain attributes by where the thread is when
   // it runs, so it is asked for at once; with one, only as records pile up.
@@ -74,11 +108,40 @@ void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t 
   if (waiting >= kDrainThreshold || (kind != SL_FREE && python_layout().version == 0)) request_drain();
 }
 
+// A companion goes into the live table (and past the free filter) like a
+// sampled block, but stands for no bytes: a free takes it out silently.
+void follow_companion(const ThreadState& thread, void* pointer, uint64_t size) {
+  FateGroup* group = fate_group_of(thread);
+  if (group == nullptr || group->full() || size >= kCompanionSizeLimit) return;
+  sl_frame where{};
+  innermost_frame(python_layout(), current_thread_state(), &where);  // code 0 if unreadable
+  // The id cached at attach (no system call here): it only has to tell this
+  // thread's companions from other threads', which it does after a fork too.
+  const uint32_t tid = thread.tid;
+  const uint64_t value = companion_value(tid, static_cast<uint32_t>(size));
+  g_free_filter.raise(pointer);
+  if (state().live.insert(reinterpret_cast<uintptr_t>(pointer), value, false)) {
+    g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+    group->add(reinterpret_cast<uintptr_t>(pointer), tid, static_cast<uint32_t>(size), where);
+  } else {
+    g_free_filter.lower(pointer);
+  }
+}
+
 }  // namespace
 
 void on_allocation_slow(void* pointer, uint64_t size, bool python, bool realloc) {
-  const uint64_t bytes = current_samplers().allocations.on_bytes(size);
+  ThreadState& thread = current_samplers();
+  const ByteSampler::Pick pick = thread.allocations.pick(size);
+  if (pick.companion) {
+    follow_companion(thread, pointer, size);
+    return;
+  }
+  const uint64_t bytes = pick.weight;
   if (bytes == 0) return;
+  // A sample from the Poisson stream settles the companions of the one
+  // before it (a block of a window or more stands alone and settles nothing).
+  FateGroup* fates = size < thread.allocations.window() ? fate_group_of(thread) : nullptr;
   g_free_filter.raise(pointer);
   uint8_t flags = realloc ? SL_FLAG_REALLOC : 0;
   if (state().live.insert(reinterpret_cast<uintptr_t>(pointer), bytes)) {
@@ -90,7 +153,7 @@ void on_allocation_slow(void* pointer, uint64_t size, bool python, bool realloc)
     g_free_filter.lower(pointer);
     flags |= SL_FLAG_UNTRACKED;
   }
-  push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer), flags, size);
+  push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer), flags, size, fates);
 }
 
 void on_free_slow(void* pointer) {
@@ -98,12 +161,8 @@ void on_free_slow(void* pointer) {
   // sampled during the run and freed later must still leave the footprint.
   const uint64_t bytes = state().live.erase(reinterpret_cast<uintptr_t>(pointer));
   if (bytes == 0) return;
-  g_free_filter.lower(pointer);
-  // Never below "matching, none live": a detach that cleared the flag
-  // meanwhile must not be undone by an underflow into the top bit.
-  uint64_t seen = g_live_blocks.load(std::memory_order_relaxed);
-  while (seen > kMatchingFrees && !g_live_blocks.compare_exchange_weak(seen, seen - 1, std::memory_order_relaxed)) {
-  }
+  forget_live_block(pointer);
+  if (is_companion(bytes)) return;  // a temporary among a sample's companions: nothing to report
   push(SL_FREE, false, bytes, reinterpret_cast<uintptr_t>(pointer), 0);
   // Called from a free hook (never from inside the C library's allocator,
   // whose own calls do not go through hooks), so its locks are free to take.

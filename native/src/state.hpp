@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "byte_sampler.hpp"
+#include "fate_group.hpp"
 #include "free_filter.hpp"
 #include "heap_release.hpp"
 #include "live_table.hpp"
@@ -70,6 +71,8 @@ struct ThreadState {
   uint64_t generation = ~uint64_t{0};
   ByteSampler allocations;  // seeded on first use after each attach
   ByteSampler copies;
+  uint32_t fate_group = ~uint32_t{0};  // this thread's slot in the fate groups (state.cpp), if any
+  uint32_t tid = 0;                    // its kernel thread id as of the attach (tags its companions)
 };
 
 // Defined here (an inline variable) so every hook sees it is constant-initialised
@@ -79,6 +82,12 @@ inline thread_local ThreadState t_thread_state __attribute__((tls_model("initial
 inline ThreadState& thread_state() {
   return t_thread_state;
 }
+
+// Threads take fate-group slots (fate_group.hpp) in order after each attach;
+// past the last slot a thread takes no companions. The groups are not in
+// TLS: a dlopen'ed library's initial-exec TLS comes out of a small reserve.
+constexpr uint32_t kFateGroups = 512;
+void reset_fate_groups();  // at attach, while nothing samples
 
 // True when this library's malloc family is the process's (LD_PRELOAD).
 bool is_preloaded();

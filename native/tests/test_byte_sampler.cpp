@@ -99,3 +99,70 @@ NATIVE_TEST(alternating_large_blocks_keep_their_own_bytes) {
     CHECK(second == 400 * kMiB);
   }
 }
+
+NATIVE_TEST(companions_leave_the_byte_count_exact) {
+  // Picking companions after each sample must not lose or add bytes: the
+  // countdown runs through them (same bound as every_byte_is_reported_once).
+  XorShift64 sizes(42);
+  ByteSampler sampler(kMiB, 7, 8);
+  uint64_t total = 0;
+  uint64_t reported = 0;
+  uint64_t samples = 0;
+  uint64_t companions = 0;
+  for (int i = 0; i < 4000000; ++i) {
+    const uint64_t size = 16 + sizes.next() % 1024;
+    total += size;
+    const ByteSampler::Pick pick = sampler.pick(size);
+    reported += pick.weight;
+    samples += pick.weight != 0;
+    companions += pick.companion;
+    CHECK(!(pick.companion && pick.weight != 0));
+  }
+  CHECK(reported <= total);
+  CHECK(total - reported < 8 * kMiB);
+  // Eight companions a sample (fewer only when the next sample point comes
+  // first, which ~500-byte blocks at a 1 MiB window make rare).
+  std::printf("  %llu samples, %llu companions\n", static_cast<unsigned long long>(samples),
+              static_cast<unsigned long long>(companions));
+  CHECK(companions >= 7 * samples && companions <= 8 * samples);
+}
+
+NATIVE_TEST(companions_start_evenly_across_a_repeating_pattern) {
+  // A loop allocating 28, 55 and 70 bytes in turn: the first companion after
+  // a sample must fall on each of the three about equally often, although
+  // the sample itself lands on the 70-byte block most often (byte-weighted).
+  ByteSampler sampler(64 * 1024, 11, 8);
+  const uint64_t pattern[3] = {28, 55, 70};
+  uint64_t first_at[3] = {0, 0, 0};
+  bool waiting = false;
+  for (int i = 0; i < 3000000; ++i) {
+    const ByteSampler::Pick pick = sampler.pick(pattern[i % 3]);
+    if (pick.weight != 0) waiting = true;
+    if (pick.companion && waiting) {
+      ++first_at[i % 3];
+      waiting = false;
+    }
+  }
+  const double all = static_cast<double>(first_at[0] + first_at[1] + first_at[2]);
+  for (uint64_t count : first_at) {
+    std::printf("  first companion share: %.3f\n", static_cast<double>(count) / all);
+    CHECK(std::fabs(static_cast<double>(count) / all - 1.0 / 3.0) < 0.05);
+  }
+}
+
+NATIVE_TEST(a_sample_point_inside_the_companions_still_samples) {
+  // At a 4 KiB window with 1000-byte blocks the next sample point often
+  // comes before eight companions were taken: the sample is taken all the
+  // same, so samples come as often as without companions (fewer than one a
+  // window here for both: a sample's block ends its gap, and the rest of the
+  // block, ~500 bytes on average, starts no new one).
+  ByteSampler with(4096, 5, 8);
+  ByteSampler without(4096, 5, 0);
+  double samples[2] = {0, 0};
+  for (int i = 0; i < 1000000; ++i) {
+    samples[0] += with.pick(1000).weight != 0;
+    samples[1] += without.pick(1000).weight != 0;
+  }
+  std::printf("  %.0f samples with companions, %.0f without\n", samples[0], samples[1]);
+  CHECK(std::fabs(samples[0] - samples[1]) < 7 * std::sqrt(samples[1]));
+}

@@ -20,26 +20,33 @@ struct Frame {
   uint64_t lasti;
 };
 
-// The shape the arena expects: a header, then `depth` frames in use.
+// The shape the arena expects: a header, then `depth` frames in use and
+// `extra_frames` more (an allocation sample's companion entries).
 struct Record {
   uint8_t depth;
+  uint8_t extra;
   uint32_t producer;
   uint64_t sequence;
   Frame frames[40];
 };
+
+uint32_t extra_frames(const Record& record) {
+  return record.extra;
+}
 
 Record make(uint32_t producer, uint64_t sequence) {
   Record record{};
   record.producer = producer;
   record.sequence = sequence;
   record.depth = static_cast<uint8_t>(sequence % 41);
-  for (uint8_t i = 0; i < record.depth; ++i) record.frames[i] = Frame{sequence * 100 + i, producer};
+  record.extra = static_cast<uint8_t>(record.depth <= 32 ? sequence % 9 : 0);
+  for (uint8_t i = 0; i < record.depth + record.extra; ++i) record.frames[i] = Frame{sequence * 100 + i, producer};
   return record;
 }
 
 bool intact(const Record& record) {
   if (record.depth != record.sequence % 41) return false;
-  for (uint8_t i = 0; i < record.depth; ++i) {
+  for (uint8_t i = 0; i < record.depth + record.extra; ++i) {
     if (record.frames[i].code != record.sequence * 100 + i || record.frames[i].lasti != record.producer) return false;
   }
   return true;
