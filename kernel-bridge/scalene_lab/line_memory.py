@@ -92,6 +92,28 @@ class LineMemory:
         self.fate_kept += kept
 
 
+class FunctionMemory(LineMemory):
+    """A function's memory figures: its own footprint, and for net allocation
+    the sum of its lines' (each line's kept share is its own, so a share
+    pooled over the function would disagree with its lines)."""
+
+    __slots__ = ("members",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.members: dict[tuple[str, int], LineMemory] = {}
+
+    @property
+    def malloc_mb(self) -> float:
+        """The sum of its lines' net allocation."""
+        return sum(line.malloc_mb for line in self.members.values())
+
+    @property
+    def python_mb(self) -> float:
+        """The sum of its lines' net allocation from Python's allocator."""
+        return sum(line.python_mb for line in self.members.values())
+
+
 class Pending:
     """A thread's latest small sample, waiting for its next one."""
 

@@ -44,7 +44,7 @@ from .allocator import (
 from .code_table import CodeTable
 from .fault_points import reached
 from .frames import user_frame
-from .line_memory import SMALL_BLOCK, LineMemory, Pending, Timeline, gather_fates
+from .line_memory import SMALL_BLOCK, FunctionMemory, LineMemory, Pending, Timeline, gather_fates
 from .stack_profile import Stack, StackCollector
 from .stacks import user_site
 from .stats import FunctionKey, LineKey, function_key
@@ -81,7 +81,7 @@ class MemorySampler:
         # A cell thread's last user line seen at a drain: its samples still
         # waiting when it has already left that line are charged there.
         self._thread_last_line: dict[int, Site] = {}
-        self.functions: dict[FunctionKey, LineMemory] = {}
+        self.functions: dict[FunctionKey, FunctionMemory] = {}
         self.lines: dict[LineKey, LineMemory] = {}
         self.footprint_mb = 0.0
         self.max_footprint_mb = 0.0
@@ -89,7 +89,6 @@ class MemorySampler:
         self.max_footprint_python_fraction = 0.0
         self.allocated_mb = 0.0
         self.python_mb = 0.0
-        self._net = LineMemory()  # every sample and companion, pooled as one line's
         # Per thread, its latest small sample, not yet settled.
         self._pending: dict[int, Pending] = {}
         self.stacks: StackCollector | None = None  # set for --stacks
@@ -152,8 +151,9 @@ class MemorySampler:
 
     @property
     def net_allocated_mb(self) -> float:
-        """Net allocation of every sample, as the lines' ``malloc_mb`` add up to."""
-        return self._net.malloc_mb
+        """The run's net allocation: what its lines' ``malloc_mb`` add up to
+        (so no line's or function's share of it exceeds 1)."""
+        return sum(line.malloc_mb for line in self.lines.values())
 
     @property
     def net_mb(self) -> float:
@@ -297,7 +297,9 @@ class MemorySampler:
             return [line]
         total = self.functions.get(function)
         if total is None:
-            total = self.functions[function] = LineMemory()
+            total = self.functions[function] = FunctionMemory()
+        if key not in total.members:
+            total.members[key] = line
         return [line, total]
 
     def _allocate(
@@ -356,7 +358,7 @@ class MemorySampler:
     def _count_net(self, targets: list[LineMemory], mb: float, python: bool, frames: Stack) -> None:
         if self.stacks is not None:
             self.stacks.add_memory(frames, mb)
-        for line in [*targets, self._net]:
+        for line in targets:
             line.direct_mb += mb
             if python:
                 line.direct_python_mb += mb
@@ -375,7 +377,7 @@ class MemorySampler:
             return
         if self.stacks is not None and not pending.freed:
             self.stacks.add_memory(pending.frames, pending.mb)
-        for line in [*pending.targets, self._net]:
+        for line in pending.targets:
             line.fated_mb += pending.mb
             if pending.python:
                 line.fated_python_mb += pending.mb
@@ -386,23 +388,17 @@ class MemorySampler:
 
     def _credit_fates(self, fates: dict[tuple[int, int], list[int]]) -> None:
         """Each companion's fate goes to the line it was allocated on (a line
-        that has samples; code 0 or a frame outside the user's code counts
-        only in the run's total)."""
+        that has samples; code 0 or a frame outside the user's code is left out)."""
         table = self._table
         if table is not None:
             table.resolve(tuple({code for code, _ in fates if code}))
         for (code, lasti), (kept, tracked, count) in fates.items():
-            self._net.add_fates(kept, tracked, count)
             info = table.lookup(code) if code and table is not None else None
             if info is None or not self._is_user_file(info.filename):
                 continue
             line = self.lines.get((info.filename, info.line_at(lasti)))
             if line is not None:
-                line.add_fates(kept, tracked, count)
-            key = function_key(info.code)
-            function = self.functions.get(key) if key is not None else None
-            if function is not None:
-                function.add_fates(kept, tracked, count)
+                line.add_fates(kept, tracked, count)  # a function's net is its lines' sum
 
     def _free(self, pointer: int, now: float) -> int:
         """Match a sampled block's free; returns its size in bytes (0: not ours)."""

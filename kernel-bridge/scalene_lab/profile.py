@@ -78,8 +78,9 @@ def _time_fields(acc: TimeAccumulator | None, total: float) -> dict[str, Any]:
     }
 
 
-def _memory_fields(line: LineMemory | None, memory: MemorySampler | None, elapsed: float) -> dict[str, Any]:
-    if line is None or memory is None:
+def _memory_fields(line: LineMemory | None, net_total: float | None, elapsed: float) -> dict[str, Any]:
+    """``net_total``: the run's net allocation (None: no memory profile)."""
+    if line is None or net_total is None:
         return {}
     return {
         "n_malloc_mb": line.malloc_mb,
@@ -89,7 +90,7 @@ def _memory_fields(line: LineMemory | None, memory: MemorySampler | None, elapse
         "n_growth_mb": line.peak_mb,  # Scalene reports the peak here too
         "n_avg_mb": line.footprint_sum / line.mallocs if line.mallocs else 0.0,
         "n_python_fraction": line.python_mb / line.malloc_mb if line.malloc_mb else 0.0,
-        "n_usage_fraction": line.malloc_mb / memory.net_allocated_mb if memory.net_allocated_mb else 0.0,
+        "n_usage_fraction": line.malloc_mb / net_total if net_total else 0.0,
         "n_copy_mb_s": line.copy_mb / elapsed if elapsed > 0 else 0.0,
         "memory_samples": line.timeline.shown(),
     }
@@ -300,6 +301,7 @@ def _file_record(
 ) -> dict[str, Any]:
     text = "".join(source.lines)
     facts = analyse(_parsable(text))
+    net_total = memory.net_allocated_mb if memory is not None else None  # a sum over every line: once
     # Records follow the sampled lines, not the source's length (line_window.py):
     # cells keep context around them, files and --reduced-profile do not.
     with_context = source.kind == "cell" and not options.reduced_profile
@@ -308,14 +310,14 @@ def _file_record(
     records = []
     for lineno in numbers:
         text_line = source.lines[lineno - 1] if lineno <= len(source.lines) else ""
-        memory_fields = _memory_fields(memory_lines.get(lineno), memory, elapsed)
+        memory_fields = _memory_fields(memory_lines.get(lineno), net_total, elapsed)
         records.append(_line_record(lineno, text_line, lines.get(lineno), total, facts, memory_fields))
     cpu_functions = {(name, first): acc for name, first, acc in functions}
     function_records = []
     for name, first in sorted(set(cpu_functions) | set(memory_functions), key=lambda item: item[1]):
         record = _zero_line(first, name)
         record.update(_time_fields(cpu_functions.get((name, first)), total))
-        record.update(_memory_fields(memory_functions.get((name, first)), memory, elapsed))
+        record.update(_memory_fields(memory_functions.get((name, first)), net_total, elapsed))
         function_records.append(record)
     return {
         "functions": function_records,

@@ -14,7 +14,7 @@ from scalene_lab.memory import MemorySampler
 TID = 4242
 WINDOW = 1 << 20
 CELL = "<cell 7>"
-SOURCE = "xs = [str(i) * 3 for i in range(9)]\nys = [0] * 9\nzs = bytes(9)\n"
+SOURCE = "xs = [str(i) * 3 for i in range(9)]\nys = [0] * 9\nzs = bytes(9)\ndef f():\n    a = [str(i) for i in range(9)]\n    b = bytes(9)\n"
 
 
 def _lasti(code: CodeType, line: int) -> int:
@@ -33,8 +33,15 @@ class Cell:
         self.sampler = MemorySampler(WINDOW, 7 * WINDOW, lambda filename: filename == CELL, table=CodeTable([self.code]))
         self.sampler._main_tid = TID  # start() would set it, attaching the real allocator
 
+    def code_of(self, line: int) -> CodeType:
+        """The cell's code, or function f's for its body (lines 5-6)."""
+        if line < 5:
+            return self.code
+        return next(c for c in self.code.co_consts if isinstance(c, CodeType) and c.co_name == "f")
+
     def at(self, line: int) -> tuple[int, int]:
-        return (id(self.code), _lasti(self.code, line))
+        code = self.code_of(line)
+        return (id(code), _lasti(code, line))
 
     def sample(self, pointer: int, line: int, weight: int = WINDOW, block: int = 64, companions: tuple[int, ...] = (), python: bool = True) -> RawRecord:
         # kind, python, depth, flags, tid, bytes, pointer, time_ns, companion
@@ -148,3 +155,22 @@ def test_blocks_of_a_kilobyte_or_more_go_by_their_own_fate() -> None:
     line = cell.line(2)
     assert abs(line.malloc_mb - 2.0) < 1e-9
     assert line.fate_count == 16 and line.fate_kept == 0
+
+
+def test_a_functions_net_allocation_is_its_lines_sum() -> None:
+    cell = Cell()
+    # Function f's line 5 keeps everything its companions saw and line 6
+    # nothing; line 6 has many more companions. A share pooled over the
+    # function would be mostly line 6's (0%) and disagree with its lines.
+    records = []
+    for i in range(12):
+        line = 5 if i % 4 == 0 else 6
+        fates = cell.companions(5, [(40, True)] * 2) + cell.companions(6, [(40, False)] * 6)
+        records.append(cell.sample(0x1000 + 16 * i, line, companions=fates))
+    cell.sampler.process(records, None)
+    (function,) = cell.sampler.functions.values()
+    five, six = cell.line(5), cell.line(6)
+    assert abs(five.malloc_mb - 3.0) < 1e-9 and six.malloc_mb == 0.0, (five.malloc_mb, six.malloc_mb)
+    assert abs(function.malloc_mb - (five.malloc_mb + six.malloc_mb)) < 1e-9
+    # The run's net is what the lines add up to, so no share exceeds 1.
+    assert abs(cell.sampler.net_allocated_mb - 3.0) < 1e-9
