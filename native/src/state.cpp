@@ -46,11 +46,13 @@ uint64_t now_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// Threads pick up a new attach (new windows, fresh random streams) lazily.
+// The thread's fate group, if it got a slot at this attach.
 FateGroup* fate_group_of(const ThreadState& thread) {
   return thread.fate_group < kFateGroups ? &g_fate_groups[thread.fate_group] : nullptr;
 }
 
+// Threads pick up a new attach (new windows, fresh random streams, a fate
+// group slot) lazily.
 ThreadState& current_samplers() {
   ThreadState& thread = thread_state();
   State& shared = state();
@@ -68,10 +70,7 @@ ThreadState& current_samplers() {
   return thread;
 }
 
-// Every record carries the allocating thread's Python stack, read here at
-// the instant of the allocation, so it is charged to the line that made it
-// however late the drain runs. The kernel side is asked to drain once
-// kDrainThreshold records are waiting.
+// A block left the live table: its filter mark and its count go too.
 void forget_live_block(void* pointer) {
   g_free_filter.lower(pointer);
   // Never below "matching, none live": a detach that cleared the flag
@@ -81,8 +80,11 @@ void forget_live_block(void* pointer) {
   }
 }
 
-// `fates`: the group an allocation sample settles; its companions are
-// reported after the stack.
+// Every record carries the allocating thread's Python stack, read here at
+// the instant of the allocation, so it is charged to the line that made it
+// however late the drain runs. The kernel side is asked to drain once
+// kDrainThreshold records are waiting. `fates`: the group an allocation
+// sample settles; its companions are reported after the stack.
 void push(uint8_t kind, bool python, uint64_t bytes, uintptr_t pointer, uint8_t flags, uint64_t block_bytes = 0,
           FateGroup* fates = nullptr) {
   State& shared = state();
