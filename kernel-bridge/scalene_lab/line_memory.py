@@ -95,7 +95,8 @@ class LineMemory:
 class FunctionMemory(LineMemory):
     """A function's memory figures: its own footprint, and for net allocation
     the sum of its lines' (each line's kept share is its own, so a share
-    pooled over the function would disagree with its lines)."""
+    pooled over the function would disagree with its lines). The net fields
+    it inherits stay zero: the sampler settles net allocation on lines only."""
 
     __slots__ = ("members",)
 
@@ -171,10 +172,13 @@ class Timeline:
         return points
 
 
-def gather_fates(companions: tuple[int, ...], fates: dict[tuple[int, int], list[int]]) -> None:
-    """Add one record's companion entries to ``fates``: per (code address,
-    instruction), [kept bytes, bytes, count]. Blocks of SMALL_BLOCK or
-    more are left out."""
+# Companion fates per (code address, instruction): [kept bytes, bytes, count].
+Fates = dict[tuple[int, int], list[int]]
+
+
+def gather_fates(companions: tuple[int, ...], fates: Fates) -> None:
+    """Add one record's companion entries to ``fates``; blocks of SMALL_BLOCK
+    or more are left out."""
     for position in range(0, len(companions), 3):
         extra = companions[position + 2]
         size = extra & ~COMPANION_KEPT

@@ -44,7 +44,7 @@ from .allocator import (
 from .code_table import CodeTable
 from .fault_points import reached
 from .frames import user_frame
-from .line_memory import SMALL_BLOCK, FunctionMemory, LineMemory, Pending, Timeline, gather_fates
+from .line_memory import SMALL_BLOCK, Fates, FunctionMemory, LineMemory, Pending, Timeline, gather_fates
 from .stack_profile import Stack, StackCollector
 from .stacks import user_site
 from .stats import FunctionKey, LineKey, function_key
@@ -234,7 +234,7 @@ class MemorySampler:
                     self._table.resolve(record[12][0::2])
         # Companion fates by (code address, instruction), credited to lines
         # once per batch: a loop's companions come from a few instructions.
-        fates: dict[tuple[int, int], list[int]] = {}
+        fates: Fates = {}
         main_line: Site | None = None
         main_line_known = False
         other_lines: dict[int, Site | None] | None = None
@@ -358,7 +358,7 @@ class MemorySampler:
     def _count_net(self, targets: list[LineMemory], mb: float, python: bool, frames: Stack) -> None:
         if self.stacks is not None:
             self.stacks.add_memory(frames, mb)
-        for line in targets:
+        for line in targets[:1]:  # the line only: a function's net is its lines' sum
             line.direct_mb += mb
             if python:
                 line.direct_python_mb += mb
@@ -377,7 +377,7 @@ class MemorySampler:
             return
         if self.stacks is not None and not pending.freed:
             self.stacks.add_memory(pending.frames, pending.mb)
-        for line in pending.targets:
+        for line in pending.targets[:1]:  # the line only, as in _count_net
             line.fated_mb += pending.mb
             if pending.python:
                 line.fated_python_mb += pending.mb
@@ -386,7 +386,7 @@ class MemorySampler:
                 if pending.python:
                     line.block_kept_python_mb += pending.mb
 
-    def _credit_fates(self, fates: dict[tuple[int, int], list[int]]) -> None:
+    def _credit_fates(self, fates: Fates) -> None:
         """Each companion's fate goes to the line it was allocated on (a line
         that has samples; code 0 or a frame outside the user's code is left out)."""
         table = self._table

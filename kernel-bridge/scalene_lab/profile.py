@@ -141,6 +141,7 @@ def build_profile(
     file_time = {f: sum(a.total for a in by_file[f].values()) for f in filenames}
     ordered = sorted(filenames, key=lambda f: (f != run.profiled_filename, -file_time[f], f))
 
+    net_total = memory.net_allocated_mb if memory is not None else None  # a sum over every line: once
     files: dict[str, Any] = {}
     sources: dict[str, Any] = {}
     hidden: list[str] = []
@@ -161,6 +162,7 @@ def build_profile(
             memory_by_file[filename],
             memory_functions[filename],
             memory,
+            net_total,
             elapsed,
         )
         sources[source.key] = {**source.describe(), "profiled": filename == run.profiled_filename}
@@ -297,11 +299,11 @@ def _file_record(
     memory_lines: dict[int, LineMemory],
     memory_functions: dict[tuple[str, int], LineMemory],
     memory: MemorySampler | None,
+    net_total: float | None,
     elapsed: float,
 ) -> dict[str, Any]:
     text = "".join(source.lines)
     facts = analyse(_parsable(text))
-    net_total = memory.net_allocated_mb if memory is not None else None  # a sum over every line: once
     # Records follow the sampled lines, not the source's length (line_window.py):
     # cells keep context around them, files and --reduced-profile do not.
     with_context = source.kind == "cell" and not options.reduced_profile
