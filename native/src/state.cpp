@@ -70,6 +70,19 @@ ThreadState& current_samplers() {
   return thread;
 }
 
+// Put a block in the live table behind its free-filter mark (raised first,
+// so a free never misses it) and count it; false, with the mark taken back,
+// when the table has no room (`counted`: as a lost sample).
+bool enter_live_block(void* pointer, uint64_t value, bool counted) {
+  g_free_filter.raise(pointer);
+  if (!state().live.insert(reinterpret_cast<uintptr_t>(pointer), value, counted)) {
+    g_free_filter.lower(pointer);
+    return false;
+  }
+  g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 // A block left the live table: its filter mark and its count go too.
 void forget_live_block(void* pointer) {
   g_free_filter.lower(pointer);
@@ -120,13 +133,8 @@ void follow_companion(const ThreadState& thread, void* pointer, uint64_t size) {
   // The id cached at attach (no system call here): it only has to tell this
   // thread's companions from other threads', which it does after a fork too.
   const uint32_t tid = thread.tid;
-  const uint64_t value = companion_value(tid, static_cast<uint32_t>(size));
-  g_free_filter.raise(pointer);
-  if (state().live.insert(reinterpret_cast<uintptr_t>(pointer), value, false)) {
-    g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+  if (enter_live_block(pointer, companion_value(tid, static_cast<uint32_t>(size)), false)) {
     group->add(reinterpret_cast<uintptr_t>(pointer), tid, static_cast<uint32_t>(size), where);
-  } else {
-    g_free_filter.lower(pointer);
   }
 }
 
@@ -144,15 +152,12 @@ void on_allocation_slow(void* pointer, uint64_t size, bool python, bool realloc)
   // A sample from the Poisson stream settles the companions of the one
   // before it (a block of a window or more stands alone and settles nothing).
   FateGroup* fates = size < thread.allocations.window() ? fate_group_of(thread) : nullptr;
-  g_free_filter.raise(pointer);
   uint8_t flags = realloc ? SL_FLAG_REALLOC : 0;
-  if (state().live.insert(reinterpret_cast<uintptr_t>(pointer), bytes)) {
-    g_live_blocks.fetch_add(1, std::memory_order_relaxed);
+  if (enter_live_block(pointer, bytes, true)) {
     g_heap_release.added(bytes);
   } else {
     // No room to match its free later: it is reported as allocated but
     // never counted as live, so it cannot look like growth or a leak.
-    g_free_filter.lower(pointer);
     flags |= SL_FLAG_UNTRACKED;
   }
   push(SL_ALLOC, python, bytes, reinterpret_cast<uintptr_t>(pointer), flags, size, fates);
