@@ -406,8 +406,19 @@ def _nvml_error(nvml: ctypes.CDLL, status: int) -> str:
 
 
 def check_gpu_profiling() -> Finding:
-    """GPU profiling itself, which scalene-lab does not have yet."""
-    return Finding(GPU_PROFILING, False, "not available yet in scalene-lab (--gpu is accepted and profiles CPU only)")
+    """Whether runs profile the GPU: the binding, NVML and a device, as a run opens them."""
+    from .gpu import GpuUnavailable, NvmlReader
+
+    try:
+        reader = NvmlReader.open()
+    except GpuUnavailable as why:
+        return Finding(GPU_PROFILING, False, f"off: {why}")
+    try:
+        accounting = "per-process utilisation" if reader.per_process else "device-wide utilisation (per-process accounting is off)"
+        names = ", ".join(reader.names)
+        return Finding(GPU_PROFILING, True, f"on by default (nvidia-ml-py {_distribution_version('nvidia-ml-py')}; {names}; {accounting})")
+    finally:
+        reader.close()
 
 
 def check_validation() -> Finding:

@@ -35,7 +35,7 @@ from .allocator import FLAG_BLOCKED, FLAG_TRUNCATED, WHERE_C_LIBRARY, WHERE_LIBR
 from .code_table import CodeTable
 from .stack_profile import StackCollector
 from .stacks import user_site
-from .stats import FunctionKey, LineKey, Share, TimeAccumulator, charge_line
+from .stats import FunctionKey, GpuCharger, LineKey, Share, TimeAccumulator, charge_line
 
 Place = tuple[CodeType, int]  # a user line: its code object and line number
 
@@ -81,6 +81,7 @@ class ExactCpuSampler:
         self.handler_errors = 0
         self.invalid_stacks = 0
         self.stacks: StackCollector | None = None  # set for --stacks
+        self.gpu: GpuCharger | None = None  # set when the GPU is profiled
         self.timer_description = ""
         self.start_wall = 0.0
         self.stop_wall = 0.0
@@ -220,4 +221,4 @@ class ExactCpuSampler:
         if place is None:
             self.unattributed_time += share.total
             return
-        charge_line(self.lines, self.functions, self._rng, place[0], place[1], share)
+        charge_line(self.lines, self.functions, self._rng, place[0], place[1], share, self.gpu)

@@ -18,6 +18,8 @@ import signal
 STEPS: tuple[str, ...] = (
     # set-up (session.py, allocator.py, sampler.py)
     "setup.enter",
+    "setup.gpu_opened",
+    "setup.gpu_polling",
     "setup.native_loaded",
     "setup.signal_chosen",
     "setup.drain_handler_installed",
@@ -42,6 +44,7 @@ STEPS: tuple[str, ...] = (
     "teardown.fallback_timer_closed",
     "teardown.cpu_timer_stopped",
     "teardown.memory_paused",
+    "teardown.gpu_stopped",
     "teardown.drained",
     "teardown.python_domain_unwrapped",
     "teardown.got_restored",

@@ -11,10 +11,8 @@ DEFAULT_ALLOCATION_WINDOW = 1 << 20  # bytes between allocation samples, on aver
 DEFAULT_COPY_WINDOW = 7 << 20  # bytes between memcpy/memmove samples (Scalene's)
 
 # Options the grammar accepts whose feature has not shipped yet; each maps to
-# the one-line notice shown instead of a traceback.
-NOT_YET_AVAILABLE = {
-    "gpu": "--gpu: GPU profiling is not available yet; profiling CPU only.",
-}
+# the one-line notice shown instead of a traceback (none at present).
+NOT_YET_AVAILABLE: dict[str, str] = {}
 
 
 @dataclass
@@ -33,13 +31,18 @@ class ProfileOptions:
     view: str = "html"  # which static fallback leads: "html" or "cli"
     memory: bool = True  # on where available, as Scalene's CLI; --cpu-only turns it off
     allocation_sampling_window: int = DEFAULT_ALLOCATION_WINDOW
-    gpu: bool = False
+    gpu: bool | None = None  # --gpu / --no-gpu; None: on where NVML finds a device, unless --cpu-only
     stacks: bool = False
     argv: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The options as recorded in the profile's ``notebook.options``."""
         return asdict(self)
+
+    @property
+    def gpu_wanted(self) -> bool:
+        """Whether to look for a GPU: asked for, or by default (not with --cpu-only)."""
+        return self.gpu if self.gpu is not None else not self.cpu_only
 
     def notices(self) -> list[str]:
         """One line for each requested feature that is not available yet."""

@@ -20,7 +20,7 @@ from .line_window import gap_record
 from .profile import PROFILE_MIME
 from .render_html import gap_html, row_html
 from .render_text import gap_text, row_text
-from .report import Gap, row_of
+from .report import Columns, Gap, row_of
 
 # Bytes per bundle entry, as the kernel sends them (UTF-8; the profile as
 # compact JSON). 1 MiB in all stays well inside Jupyter's default IOPub rate
@@ -97,7 +97,7 @@ def _has_samples(record: dict[str, Any]) -> bool:
 
 def _candidates(profile: dict[str, Any]) -> list[_Candidate]:
     """Every line and function record, heaviest first (ties: earlier line first)."""
-    memory = bool(profile.get("memory"))
+    columns = Columns.of(profile)
     records = [(key, field, record) for key, detail in profile.get("files", {}).items() for field in ("lines", "functions") for record in detail.get(field, [])]
     malloc = sum(float(r.get("n_malloc_mb", 0.0)) for _, f, r in records if f == "lines") or 1.0
     copy = sum(float(r.get("n_copy_mb_s", 0.0)) for _, f, r in records if f == "lines") or 1.0
@@ -109,19 +109,19 @@ def _candidates(profile: dict[str, Any]) -> list[_Candidate]:
         weight = row.total + 100 * row.malloc_mb / malloc + 100 * row.copy_mb_s / copy
         cost = (
             entry_bytes(record) + 2,
-            len(row_html(str(row.lineno), row, memory)) + 1,
-            len(row_text(str(row.lineno), row, memory)) + 1,
+            len(row_html(str(row.lineno), row, columns)) + 1,
+            len(row_text(str(row.lineno), row, columns)) + 1,
         )
         result.append(_Candidate(key, field, record, weight, cost))
     result.sort(key=lambda c: (-c.weight, c.field != "lines", int(c.record.get("lineno", 0))))
     return result
 
 
-def _gap_cost(memory: bool) -> tuple[int, int, int]:
+def _gap_cost(columns: Columns) -> tuple[int, int, int]:
     """An upper bound on what one more gap row costs in each format."""
     widest = gap_record(10**9, 2 * 10**9, 10**9, 100.0, 10.0**9)
     gap = Gap(10**9, 2 * 10**9, 10**9, 100.0, 10.0**9)
-    return (entry_bytes(widest) + 2, len(gap_html(gap, 9)) + 1, len(gap_text(gap, memory)) + 1)
+    return (entry_bytes(widest) + 2, len(gap_html(gap, 99)) + 1, len(gap_text(gap, columns)) + 1)
 
 
 def _cut(profile: dict[str, Any], bundle: Bundle, shrink: float) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def _cut(profile: dict[str, Any], bundle: Bundle, shrink: float) -> dict[str, An
     candidates = _candidates(profile)
     sizes = [entry_bytes(bundle[mime]) for mime in (PROFILE_MIME, "text/html", "text/plain")]
     limits = [MAX_BYTES[mime] for mime in (PROFILE_MIME, "text/html", "text/plain")]
-    gap = _gap_cost(bool(profile.get("memory")))
+    gap = _gap_cost(Columns.of(profile))
     room = []
     for i in range(3):
         overhead = sizes[i] - sum(c.cost[i] for c in candidates)

@@ -11,6 +11,7 @@ from typing import Any
 
 from . import __version__
 from .exact_sampler import ExactCpuSampler
+from .gpu import GPU_DEVICE, GpuLine, GpuSampler
 from .line_memory import LineMemory
 from .line_window import choose_lines
 from .memory import MemorySampler
@@ -96,17 +97,21 @@ def _memory_fields(line: LineMemory | None, net_total: float | None, elapsed: fl
     }
 
 
+def _gpu_fields(line: GpuLine | None, torch: bool) -> dict[str, Any]:
+    return line.fields(torch) if line is not None else {}
+
+
 def _line_record(
     lineno: int,
     text: str,
     acc: TimeAccumulator | None,
     total: float,
     facts: SourceFacts,
-    memory_fields: dict[str, Any],
+    sampled_fields: dict[str, Any],
 ) -> dict[str, Any]:
     record = _zero_line(lineno, text)
     record.update(_time_fields(acc, total))
-    record.update(memory_fields)
+    record.update(sampled_fields)
     record["start_outermost_loop"], record["end_outermost_loop"] = facts.loop_span(lineno)
     record["start_region_line"], record["end_region_line"] = facts.region_span(lineno)
     record["start_function_line"], record["end_function_line"] = facts.function_span(lineno)
@@ -119,6 +124,7 @@ def build_profile(
     options: ProfileOptions,
     run: RunInfo,
     memory: MemorySampler | None = None,
+    gpu: GpuSampler | None = None,
 ) -> dict[str, Any]:
     """The profile dict: Scalene's JSON fields plus ``notebook``."""
     total = sampler.total_time
@@ -133,6 +139,13 @@ def build_profile(
             memory_by_file[filename][lineno] = line
         for (filename, name, first), line in memory.functions.items():
             memory_functions[filename][(name, first)] = line
+    gpu_by_file: dict[str, dict[int, GpuLine]] = defaultdict(dict)
+    gpu_functions: dict[str, dict[tuple[str, int], GpuLine]] = defaultdict(dict)
+    if gpu is not None:
+        for (filename, lineno), gpu_line in gpu.lines.items():
+            gpu_by_file[filename][lineno] = gpu_line
+        for (filename, name, first), gpu_line in gpu.functions.items():
+            gpu_functions[filename][(name, first)] = gpu_line
     functions_by_file: dict[str, list[tuple[str, int, TimeAccumulator]]] = defaultdict(list)
     for (filename, name, first), acc in sampler.functions.items():
         functions_by_file[filename].append((name, first, acc))
@@ -164,6 +177,9 @@ def build_profile(
             memory,
             net_total,
             elapsed,
+            gpu_by_file[filename],
+            gpu_functions[filename],
+            gpu is not None and gpu.torch,
         )
         sources[source.key] = {**source.describe(), "profiled": filename == run.profiled_filename}
 
@@ -215,6 +231,8 @@ def build_profile(
     }
     if memory is not None:
         _add_memory(profile, memory, resolver, elapsed)
+    if gpu is not None:
+        _add_gpu(profile, gpu)
     stacks = getattr(sampler, "stacks", None)  # only the instant sampler reads stacks
     if isinstance(stacks, StackCollector):
         name_of = _stack_names(resolver)
@@ -272,6 +290,16 @@ def _add_memory(profile: dict[str, Any], memory: MemorySampler, resolver: Source
     }
 
 
+def _add_gpu(profile: dict[str, Any], gpu: GpuSampler) -> None:
+    """Scalene's top-level GPU fields, the devices, and how the reads went."""
+    profile["gpu"] = True
+    profile["gpu_device"] = GPU_DEVICE
+    notebook = profile["notebook"]
+    notebook["gpu"] = gpu.describe()
+    if gpu.read_errors:
+        notebook["messages"].append(f"the GPU could not be read {gpu.read_errors} times (last: {gpu.last_error}); those samples have no GPU figures.")
+
+
 def _leaks(memory_lines: dict[int, LineMemory], growth_rate: float, elapsed: float) -> dict[str, Any]:
     """Likely leaks, in Scalene's sense: lines whose sampled allocations the
     run kept rather than freed, reported only when the run's footprint grew."""
@@ -301,25 +329,30 @@ def _file_record(
     memory: MemorySampler | None,
     net_total: float | None,
     elapsed: float,
+    gpu_lines: dict[int, GpuLine],
+    gpu_functions: dict[tuple[str, int], GpuLine],
+    torch: bool,
 ) -> dict[str, Any]:
     text = "".join(source.lines)
     facts = analyse(_parsable(text))
     # Records follow the sampled lines, not the source's length (line_window.py):
     # cells keep context around them, files and --reduced-profile do not.
     with_context = source.kind == "cell" and not options.reduced_profile
-    window = choose_lines(len(source.lines), set(lines) | set(memory_lines), with_context)
+    window = choose_lines(len(source.lines), set(lines) | set(memory_lines) | set(gpu_lines), with_context)
     numbers = window.shown
     records = []
     for lineno in numbers:
         text_line = source.lines[lineno - 1] if lineno <= len(source.lines) else ""
-        memory_fields = _memory_fields(memory_lines.get(lineno), net_total, elapsed)
-        records.append(_line_record(lineno, text_line, lines.get(lineno), total, facts, memory_fields))
+        sampled = _memory_fields(memory_lines.get(lineno), net_total, elapsed)
+        sampled.update(_gpu_fields(gpu_lines.get(lineno), torch))
+        records.append(_line_record(lineno, text_line, lines.get(lineno), total, facts, sampled))
     cpu_functions = {(name, first): acc for name, first, acc in functions}
     function_records = []
-    for name, first in sorted(set(cpu_functions) | set(memory_functions), key=lambda item: item[1]):
+    for name, first in sorted(set(cpu_functions) | set(memory_functions) | set(gpu_functions), key=lambda item: item[1]):
         record = _zero_line(first, name)
         record.update(_time_fields(cpu_functions.get((name, first)), total))
         record.update(_memory_fields(memory_functions.get((name, first)), net_total, elapsed))
+        record.update(_gpu_fields(gpu_functions.get((name, first)), torch))
         function_records.append(record)
     return {
         "functions": function_records,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from .report import Gap, Row, headline, megabytes, percent, views
+from .report import Columns, Gap, Row, headline, megabytes, percent, views
 
 # Scalene's colours for the three kinds of time.
 COLOURS = {"python": "#3b6fb6", "native": "#2ca58d", "system": "#e0a030"}
@@ -30,11 +30,13 @@ def _bar(row: Row) -> str:
     )
 
 
-def row_html(label: str, row: Row, memory: bool) -> str:
+def row_html(label: str, row: Row, columns: Columns) -> str:
     """One table row: line number, bar, shares (and sizes), source text."""
     cells = [percent(v) for v in (row.python, row.native, row.system)]
-    if memory:
+    if columns.memory:
         cells += [megabytes(v) for v in (row.peak_mb, row.malloc_mb, row.churn_mb, row.copy_mb_s)]
+    if columns.gpu:
+        cells += [percent(row.gpu_percent), megabytes(row.gpu_peak_mb)]
     shares = "".join(f'<td style="text-align:right">{escape(c)}</td>' for c in cells)
     # A line without time gets no bar: an empty outline per idle line only adds bytes.
     bar = _bar(row) if row.total >= 0.05 else ""
@@ -61,8 +63,9 @@ def render_html(profile: dict[str, Any], as_text: str | None = None) -> str:
     """Render ``profile`` as static HTML; ``as_text`` shows a preformatted table instead."""
     if as_text is not None:
         return f'<pre class="scalene-lab-static">{escape(as_text)}</pre>'
-    memory = bool(profile.get("memory"))
-    columns = ["Line", "Time", "Python", "Native", "System"] + (["Peak MB", "Alloc MB", "Churn MB", "Copy MB/s"] if memory else [])
+    layout = Columns.of(profile)
+    columns = ["Line", "Time", "Python", "Native", "System"] + (["Peak MB", "Alloc MB", "Churn MB", "Copy MB/s"] if layout.memory else [])
+    columns += ["GPU", "GPU MB"] if layout.gpu else []
     head = "".join(f"<th>{c}</th>" for c in columns) + '<th style="text-align:left">Source</th>'
     out: list[str] = ['<div class="scalene-lab-static">', f"<p><strong>{escape(headline(profile))}</strong></p>"]
     legend = " ".join(f'<span style="color:{colour}">&#9632;</span> {escape(kind)}' for kind, colour in COLOURS.items())
@@ -74,10 +77,10 @@ def render_html(profile: dict[str, Any], as_text: str | None = None) -> str:
         out.append('<table style="border-collapse:collapse;font-size:12px">')
         out.append(f"<thead><tr>{head}</tr></thead><tbody>")
         for entry in view.entries():
-            out.append(gap_html(entry, len(columns)) if isinstance(entry, Gap) else row_html(str(entry.lineno), entry, memory))
+            out.append(gap_html(entry, len(columns)) if isinstance(entry, Gap) else row_html(str(entry.lineno), entry, layout))
         if view.functions or view.omitted_functions:
             out.append(f'<tr><th colspan="{len(columns) + 1}" style="text-align:left">Functions</th></tr>')
-            out.extend(row_html(str(row.lineno), row, memory) for row in view.functions)
+            out.extend(row_html(str(row.lineno), row, layout) for row in view.functions)
         if view.omitted_functions:
             out.append(note_html(view.functions_note(), len(columns)))
         out.append("</tbody></table>")

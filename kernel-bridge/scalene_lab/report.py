@@ -21,6 +21,8 @@ class Row:
     malloc_mb: float = 0.0
     churn_mb: float = 0.0
     copy_mb_s: float = 0.0
+    gpu_percent: float = 0.0
+    gpu_peak_mb: float = 0.0
 
     @property
     def total(self) -> float:
@@ -96,6 +98,19 @@ class SourceView:
         return f"{self.omitted_functions:,} more functions not shown to keep the output small ({self.omitted_functions_percent:.1f}% of time)"
 
 
+@dataclass(frozen=True)
+class Columns:
+    """Which column groups a profile's tables have besides time."""
+
+    memory: bool = False
+    gpu: bool = False
+
+    @classmethod
+    def of(cls, profile: dict[str, Any]) -> Columns:
+        """The groups ``profile`` has data for."""
+        return cls(memory=bool(profile.get("memory")), gpu=bool(profile.get("gpu")))
+
+
 def row_of(record: dict[str, Any]) -> Row:
     """The figures a viewer shows for one line (or function) record."""
     return Row(
@@ -108,6 +123,8 @@ def row_of(record: dict[str, Any]) -> Row:
         malloc_mb=float(record.get("n_malloc_mb", 0.0)),
         churn_mb=float(record.get("n_churn_mb", 0.0)),
         copy_mb_s=float(record.get("n_copy_mb_s", 0.0)),
+        gpu_percent=float(record.get("n_gpu_percent", 0.0)),
+        gpu_peak_mb=float(record.get("n_gpu_peak_memory_mb", 0.0)),
     )
 
 
@@ -139,6 +156,9 @@ def headline(profile: dict[str, Any]) -> str:
         lost = int(memory.get("buffer_overflow", 0)) + int(memory.get("table_refused", 0))
         if lost:
             parts.append(f"{lost} memory samples lost to full buffers")
+    if profile.get("gpu"):
+        devices = nb.get("gpu", {}).get("devices") or [str(profile.get("gpu_device") or "GPU")]
+        parts.append(f"GPU: {', '.join(str(d) for d in devices)}")
     status = nb.get("status", "completed")
     if status != "completed":
         parts.append(f"stopped early ({status}: {nb.get('error') or 'no detail'})")

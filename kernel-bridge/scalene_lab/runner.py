@@ -223,7 +223,7 @@ def _report(session: ProfileSession, resolver: SourceResolver, options: ProfileO
     try:
         with DeferredInterrupts():
             reached("report.enter")
-            profile = build_profile(session.cpu, resolver, options, run, session.memory)
+            profile = build_profile(session.cpu, resolver, options, run, session.memory, session.gpu)
             reached("report.built")
             publish(profile, options)
             reached("report.published")

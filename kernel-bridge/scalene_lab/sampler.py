@@ -30,7 +30,7 @@ from .bytecode import CodeIndex
 from .clock import Clock, SystemClock
 from .fault_points import reached
 from .frames import user_frame
-from .stats import FunctionKey, LineKey, Share, TimeAccumulator, charge_line
+from .stats import FunctionKey, GpuCharger, LineKey, Share, TimeAccumulator, charge_line
 from .timer import SampleTimer, open_timer
 
 # Shortest first expiry, as a fraction of the mean sampling interval.
@@ -97,6 +97,7 @@ class CpuSampler:
         self._baseline_threads: set[int] = set()
         self._baseline_count = 0
         self._code_index = CodeIndex()
+        self.gpu: GpuCharger | None = None  # set when the GPU is profiled
 
     # -- arming and disarming -------------------------------------------------
 
@@ -219,4 +220,4 @@ class CpuSampler:
         self._charge_line(code, frame.f_lineno or code.co_firstlineno, share)
 
     def _charge_line(self, code: CodeType, lineno: int, share: Share) -> None:
-        charge_line(self.lines, self.functions, self._rng, code, lineno, share)
+        charge_line(self.lines, self.functions, self._rng, code, lineno, share, self.gpu)

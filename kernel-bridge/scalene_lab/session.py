@@ -33,6 +33,7 @@ from .allocator import DOCTOR_HINT, RECORD_CPU, AllocatorUnavailable, NativeAllo
 from .code_table import CodeTable
 from .exact_sampler import ExactCpuSampler
 from .fault_points import reached
+from .gpu import GpuSampler, GpuUnavailable, open_reader
 from .interrupts import DeferredInterrupts
 from .memory import MemorySampler
 from .options import DEFAULT_COPY_WINDOW, ProfileOptions
@@ -104,6 +105,7 @@ class ProfileSession:
         self.table = CodeTable(roots)
         self.cpu: CpuSampler | ExactCpuSampler | None = None
         self.memory: MemorySampler | None = None
+        self.gpu: GpuSampler | None = None
         self.stacks = StackCollector(self.table, self._is_user_file) if options.stacks else None
         self._native: NativeAllocator | None = None
         self._signum = 0
@@ -130,6 +132,8 @@ class ProfileSession:
 
     def _start(self) -> None:
         options = self._options
+        if options.gpu_wanted:
+            self._start_gpu()
         native, reason = _native()
         exact_reason = _exact_reason(native, self.table) if native is not None else reason
         reached("setup.native_loaded")
@@ -170,6 +174,7 @@ class ProfileSession:
             exact = ExactCpuSampler(native.lib, self.table, options.cpu_sampling_rate, self._is_user_file, self._boundary)
             self.cpu = exact
             exact.stacks = self.stacks
+            exact.gpu = self.gpu
             exact.start(self._signum)
             reached("setup.cpu_timer_armed")
             exact.refresh_threads()
@@ -181,7 +186,24 @@ class ProfileSession:
                 self.stacks = None
             fallback = CpuSampler(options.cpu_sampling_rate, self._is_user_file, boundary=self._boundary, rng=random.Random())
             self.cpu = fallback
+            fallback.gpu = self.gpu
             fallback.start()
+
+    def _start_gpu(self) -> None:
+        """Poll the GPU for this run; first of all, so the CPU and memory
+        samplers count the poller among the kernel's own threads. Without a
+        GPU nothing is said unless --gpu asked for one."""
+        try:
+            reader = open_reader()
+        except GpuUnavailable as why:
+            if self._options.gpu:
+                self._say(f"--gpu: {why}; profiling without the GPU.")
+            return
+        reached("setup.gpu_opened")
+        gpu = GpuSampler(reader, self._options.cpu_sampling_rate)
+        self.gpu = gpu  # first: a stop after anything below stops the poller
+        gpu.start()
+        reached("setup.gpu_polling")
 
     def _say(self, notice: str) -> None:
         self._messages.append(notice)
@@ -268,6 +290,9 @@ class ProfileSession:
         if self.memory is not None:
             self.memory.pause()
             reached("teardown.memory_paused")
+        if self.gpu is not None:
+            self.gpu.stop()  # its last reading covers the samples still to drain
+            reached("teardown.gpu_stopped")
         self.drain()
         reached("teardown.drained")
         native = self._native

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from types import CodeType
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 LineKey = tuple[str, int]
 FunctionKey = tuple[str, str, int]  # (filename, qualified name, first line)
@@ -72,6 +72,13 @@ class TimeAccumulator:
         return self.core_sum / self.count if self.count else 0.0
 
 
+class GpuCharger(Protocol):
+    """Where a CPU sample's GPU reading goes (gpu.GpuSampler)."""
+
+    def charge(self, line: LineKey, function: FunctionKey | None, when: float, seconds: float) -> None:
+        """Charge the GPU's state at ``when`` to the sampled line and function."""
+
+
 def function_key(code: CodeType) -> FunctionKey | None:
     """The function a code object is, or None for a module's (a cell's) top level."""
     if code.co_name == "<module>":
@@ -86,8 +93,10 @@ def charge_line(
     code: CodeType,
     lineno: int,
     share: Share,
+    gpu: GpuCharger | None = None,
 ) -> None:
-    """Add ``share`` to the line ``lineno`` of ``code`` and to its function."""
+    """Add ``share`` to the line ``lineno`` of ``code`` and to its function
+    (and, when the GPU is profiled, the GPU's state at that sample)."""
     key = (code.co_filename, lineno)
     line = lines.get(key)
     if line is None:
@@ -99,3 +108,5 @@ def charge_line(
         if func is None:
             func = functions[fkey] = TimeAccumulator(rng)
         func.add(share)
+    if gpu is not None:
+        gpu.charge(key, fkey, share.when, share.total)

@@ -31,6 +31,18 @@ def fresh_kernel(tmp_path: os.PathLike[str]) -> Iterator[KernelSession]:
     session.close()
 
 
+@pytest.fixture(scope="session")
+def idle_gpu_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A kernel environment whose NVML is the tests' fake (fake_nvml/), with
+    one idle GPU the kernel does not use: runs poll it, as on a GPU machine."""
+    from fake_nvml import Scenario, build_fake_nvml, fake_env
+
+    directory = tmp_path_factory.mktemp("idle-gpu")
+    scenario = Scenario(directory / "scenario")
+    scenario.write()
+    return fake_env(build_fake_nvml(directory), scenario.path)
+
+
 # Memory profiling has two ways in; every memory test runs in both.
 ATTACH_MODES = ["hot-attach", "preload"]
 

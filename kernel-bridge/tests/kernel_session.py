@@ -51,7 +51,7 @@ class GarbledReply(Exception):
 class KernelSession:
     """One kernel process; ``run`` executes a cell and waits for it."""
 
-    def __init__(self, cwd: str | None = None, kernel_name: str = "python3", kernel_dirs: list[str] | None = None) -> None:
+    def __init__(self, cwd: str | None = None, kernel_name: str = "python3", kernel_dirs: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         if kernel_dirs is None:
             self.manager = KernelManager(kernel_name=kernel_name)
         else:
@@ -59,7 +59,8 @@ class KernelSession:
         # The way memory profiling attaches in this kernel ("hot-attach" or
         # "preload"); set by the memory fixtures.
         self.attach_mode = "hot-attach"
-        self.manager.start_kernel(cwd=cwd)
+        # ``env``: added to this process's environment for the kernel.
+        self.manager.start_kernel(cwd=cwd, **({"env": {**os.environ, **env}} if env else {}))
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
@@ -197,16 +198,17 @@ def total(record: dict[str, Any]) -> float:
     return float(record["n_cpu_percent_python"] + record["n_cpu_percent_c"] + record["n_sys_percent"])
 
 
-def loaded_kernel(cwd: str, mode: str = "hot-attach", preload_kernel_dirs: list[str] | None = None) -> KernelSession:
+def loaded_kernel(cwd: str, mode: str = "hot-attach", preload_kernel_dirs: list[str] | None = None, env: dict[str, str] | None = None) -> KernelSession:
     """A kernel with scalene_lab loaded. ``mode`` says how its memory
     profiling comes in: "hot-attach" (a plain kernel) or "preload" (the
-    "Python 3 (Scalene)" kernel, from the kernelspec directories given)."""
+    "Python 3 (Scalene)" kernel, from the kernelspec directories given).
+    ``env``: added to the kernel's environment."""
     from scalene_lab.kernelspec import NAME
 
     if mode == "preload":
-        session = KernelSession(cwd=cwd, kernel_name=NAME, kernel_dirs=preload_kernel_dirs)
+        session = KernelSession(cwd=cwd, kernel_name=NAME, kernel_dirs=preload_kernel_dirs, env=env)
     else:
-        session = KernelSession(cwd=cwd)
+        session = KernelSession(cwd=cwd, env=env)
     session.attach_mode = mode
     loaded = session.run("%load_ext scalene_lab")
     assert loaded.status == "ok", loaded.error

@@ -5,6 +5,7 @@ environment or the package's lookups replaced. No kernel, no server."""
 from __future__ import annotations
 
 import ast
+import ctypes
 import json
 import os
 import subprocess
@@ -30,12 +31,12 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def _doctor(*extra: str) -> subprocess.CompletedProcess[str]:
+def _doctor(*extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scalene_lab.cli", "doctor", *extra],
         capture_output=True,
         text=True,
-        env=_clean_env(),
+        env={**_clean_env(), **(env or {})},
         timeout=120,
     )
 
@@ -105,15 +106,49 @@ def test_preload_kernel_is_installed_with_this_library(report: dict[str, dict[st
     assert "installed at " in kernel["detail"] and "(this package's library)" in kernel["detail"]
 
 
+def _has_nvml() -> bool:
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return False
+    return True
+
+
 def test_lab_extension_and_the_rest_are_reported(report: dict[str, dict[str, Any]]) -> None:
     assert report[doctor.LAB_EXTENSION]["detail"]
     for item in (doctor.PLATFORM, doctor.JUPYTERLAB, doctor.NOTEBOOK, doctor.GPU, doctor.VALIDATION):
         assert report[item]["detail"], item
+    if _has_nvml():
+        return  # a GPU machine: what it says depends on the driver
+    # No NVIDIA driver here: the binding is installed, NVML is not.
     assert report[doctor.GPU_PROFILING] == {
         "item": doctor.GPU_PROFILING,
         "ok": False,
-        "detail": "not available yet in scalene-lab (--gpu is accepted and profiles CPU only)",
+        "detail": "off: no NVIDIA driver (libnvidia-ml.so.1 not found)",
     }
+
+
+def test_gpu_profiling_is_on_where_nvml_finds_a_device(tmp_path: Path) -> None:
+    from fake_nvml import Scenario, build_fake_nvml, fake_env
+
+    try:
+        library = build_fake_nvml(tmp_path / "nvml")
+    except Exception as problem:  # no C compiler
+        pytest.skip(f"the fake NVML library cannot be built: {problem}")
+    scenario = Scenario(tmp_path / "scenario")
+    scenario.write(devices=2, name="NVIDIA Fake H200", accounting=True)
+    done = _doctor("--json", env=fake_env(library, scenario.path))
+    assert done.returncode == 0, done.stderr
+    found = {entry["item"]: entry for entry in json.loads(done.stdout)}
+    assert found[doctor.GPU] == {"item": doctor.GPU, "ok": True, "detail": "NVML sees 2 GPUs, driver 560.35.03"}
+    profiling = found[doctor.GPU_PROFILING]
+    assert profiling["ok"] is True
+    assert profiling["detail"].startswith("on by default (nvidia-ml-py ")
+    assert profiling["detail"].endswith("; NVIDIA Fake H200, NVIDIA Fake H200; per-process utilisation)")
+    scenario.write(devices=0)
+    done = _doctor("--json", env=fake_env(library, scenario.path))
+    off = {entry["item"]: entry for entry in json.loads(done.stdout)}[doctor.GPU_PROFILING]
+    assert off == {"item": doctor.GPU_PROFILING, "ok": False, "detail": "off: NVML sees no GPU"}
 
 
 def test_a_failing_check_is_reported_and_sets_the_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,7 +21,7 @@ def fixture(name: str) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize("name", ["mixed", "error", "markup", "scrun", "memory"])
+@pytest.mark.parametrize("name", ["mixed", "error", "markup", "scrun", "memory", "gpu"])
 def test_saved_profiles_validate(name: str) -> None:
     assert validation_errors(fixture(name)) == []
 

@@ -97,27 +97,30 @@ class FaultKernel:
         self.before = state_of(session)
 
 
-def _start(cwd: str, mode: str, dirs: list[str] | None) -> FaultKernel:
+def _start(cwd: str, mode: str, dirs: list[str] | None, env: dict[str, str]) -> FaultKernel:
+    """``env``: the kernel's (an idle fake GPU, so runs poll NVML and the GPU steps are faulted too)."""
     if mode == "fallback":
         # The native library "not built": CPU by the signal-delay sampler.
         saved = os.environ.get("SCALENE_LAB_ALLOCATOR")
         os.environ["SCALENE_LAB_ALLOCATOR"] = os.path.join(cwd, "not-built.so")
         try:
-            session = loaded_kernel(cwd)
+            session = loaded_kernel(cwd, env=env)
         finally:
             if saved is None:
                 del os.environ["SCALENE_LAB_ALLOCATOR"]
             else:
                 os.environ["SCALENE_LAB_ALLOCATOR"] = saved
         return FaultKernel(session, memory=False)
-    return FaultKernel(loaded_kernel(cwd, mode, dirs), memory=True)
+    return FaultKernel(loaded_kernel(cwd, mode, dirs, env=env), memory=True)
 
 
 @pytest.fixture(scope="module", params=["hot-attach", "preload", "fallback"])
-def fault_kernel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: list[str]) -> Iterator[FaultKernel]:
+def fault_kernel(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: list[str], idle_gpu_env: dict[str, str]
+) -> Iterator[FaultKernel]:
     """A kernel per way of profiling: memory hot-attached, memory preloaded,
     and CPU only by the fallback sampler (the native library missing)."""
-    kernel = _start(str(tmp_path_factory.mktemp("faults")), request.param, preload_kernel_dirs)
+    kernel = _start(str(tmp_path_factory.mktemp("faults")), request.param, preload_kernel_dirs, idle_gpu_env)
     yield kernel
     kernel.session.close()
 
@@ -231,12 +234,14 @@ def _named_in_code() -> set[str]:
     return names
 
 
-def test_every_step_in_the_code_is_listed_and_every_listed_step_is_reached(tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: list[str]) -> None:
+def test_every_step_in_the_code_is_listed_and_every_listed_step_is_reached(
+    tmp_path_factory: pytest.TempPathFactory, preload_kernel_dirs: list[str], idle_gpu_env: dict[str, str]
+) -> None:
     assert len(set(STEPS)) == len(STEPS)
     assert _named_in_code() == set(STEPS)
     reached: set[str] = set()
     for mode in ("hot-attach", "fallback"):
-        kernel = _start(str(tmp_path_factory.mktemp("steps")), mode, preload_kernel_dirs)
+        kernel = _start(str(tmp_path_factory.mktemp("steps")), mode, preload_kernel_dirs, idle_gpu_env)
         try:
             steps = _reached_steps(kernel.session, CELL)
         finally:

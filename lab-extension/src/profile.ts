@@ -25,6 +25,10 @@ export interface ILineProfile {
   n_copy_mb_s: number;
   n_gpu_percent: number;
   n_gpu_peak_memory_mb: number;
+  /** Beyond Scalene, with PyTorch's CUDA in use: the most its allocator held for tensors at this line's samples. */
+  n_gpu_torch_allocated_mb?: number;
+  /** Beyond Scalene, with PyTorch's CUDA in use: the most its allocator had reserved (what NVML sees). */
+  n_gpu_torch_reserved_mb?: number;
   n_python_fraction: number;
   /** [time, footprint MB] pairs: the line's memory over time. */
   memory_samples: number[][];
@@ -77,6 +81,15 @@ export interface INotebookInfo {
     coverage: number | null;
     buffer_overflow: number;
     table_refused: number;
+  };
+  /** When the GPU was profiled: the devices NVML found and how the reads went. */
+  gpu?: {
+    devices: string[];
+    driver?: string;
+    per_process_utilization: boolean;
+    reads: number;
+    read_errors: number;
+    torch?: boolean;
   };
   sources: { [key: string]: ISourceInfo };
   messages: string[];

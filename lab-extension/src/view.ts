@@ -271,14 +271,18 @@ namespace Private {
       const rows = Object.values(profile.files).flatMap(file => file.lines);
       const busiest = rows.reduce((best, row) => Math.max(best, row.n_gpu_percent ?? 0), 0);
       const memory = rows.reduce((best, row) => Math.max(best, row.n_gpu_peak_memory_mb ?? 0), 0);
-      node.appendChild(
-        text(
-          doc,
-          'div',
-          `${CSS}-gpuFacts`,
-          `GPU: up to ${busiest.toFixed(1)}% utilisation on a line, peak GPU memory ${memory.toFixed(1)} MB`
-        )
-      );
+      const gpu = nb.gpu;
+      const devices = gpu && gpu.devices.length > 0 ? ` (${gpu.devices.join(', ')})` : '';
+      const facts = [`up to ${busiest.toFixed(1)}% utilisation on a line`, `peak GPU memory ${memory.toFixed(1)} MB`];
+      if (gpu?.torch) {
+        const allocated = rows.reduce((best, row) => Math.max(best, row.n_gpu_torch_allocated_mb ?? 0), 0);
+        const reserved = rows.reduce((best, row) => Math.max(best, row.n_gpu_torch_reserved_mb ?? 0), 0);
+        facts.push(`PyTorch allocated up to ${allocated.toFixed(1)} MB of ${reserved.toFixed(1)} MB reserved`);
+      }
+      if (gpu && !gpu.per_process_utilization) {
+        facts.push("utilisation is the device's, not this kernel's alone");
+      }
+      node.appendChild(text(doc, 'div', `${CSS}-gpuFacts`, `GPU${devices}: ${facts.join(', ')}`));
     }
     return node;
   }

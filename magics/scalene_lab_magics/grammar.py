@@ -128,9 +128,17 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         metavar="BYTES",
         help=f"mean bytes between allocation samples (default {DEFAULT_ALLOCATION_WINDOW})",
     )
-    add("--gpu", action="store_true", help="profile the GPU (not available yet)")
+    gpu = parser.add_mutually_exclusive_group()
+    gpu.add_argument(
+        "--gpu",
+        dest="gpu",
+        action="store_const",
+        const=True,
+        help="profile GPU utilisation and memory per line (the default where NVML finds an NVIDIA GPU; says why not when it cannot)",
+    )
+    gpu.add_argument("--no-gpu", dest="gpu", action="store_const", const=False, help="leave the GPU out")
     add("--stacks", action="store_true", help="also record your call stacks (Scalene's stacks and memory_stacks; needs the native frame reader)")
-    parser.set_defaults(view="html", memory=True)
+    parser.set_defaults(view="html", memory=True, gpu=None)
     return parser
 
 

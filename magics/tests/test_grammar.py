@@ -50,6 +50,17 @@ def test_bad_options_raise_usage_error_with_the_usage_line(argv: list[str]) -> N
         parse_options(PARSER, argv)
 
 
+def test_gpu_is_on_where_found_unless_cpu_only_or_no_gpu() -> None:
+    assert parse_options(PARSER, []).gpu is None and parse_options(PARSER, []).gpu_wanted
+    assert not parse_options(PARSER, ["--cpu-only"]).gpu_wanted
+    assert parse_options(PARSER, ["--cpu-only", "--gpu"]).gpu_wanted  # asked for by name
+    assert parse_options(PARSER, ["--gpu"]).gpu is True
+    no_gpu = parse_options(PARSER, ["--no-gpu"])
+    assert no_gpu.gpu is False and not no_gpu.gpu_wanted
+    with pytest.raises(UsageError, match="not allowed with argument"):
+        parse_options(PARSER, ["--gpu", "--no-gpu"])
+
+
 def test_bad_quoting_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="cannot parse options"):
         tokenize("--outfile 'open")

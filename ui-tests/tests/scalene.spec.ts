@@ -3,6 +3,8 @@
  * %%scalene cell and the profile renders as a table of the cell's lines,
  * with memory columns when the allocator attached.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { expect, test } from "@jupyterlab/galata";
 // The profiles saved from real kernels, shared with the extension's jest tests.
 import {
@@ -164,6 +166,58 @@ test.describe("memory in JupyterLab", () => {
     await expect(
       rows.nth(1).locator('td[data-column="timeline"] svg path').first(),
     ).toBeVisible();
+  });
+});
+
+// start-jupyterlab.sh gives the kernels the tests' fake NVML; a scenario
+// file there makes it report a GPU (none without one).
+const SCENARIO = path.join(__dirname, "..", ".fake-nvml", "scenario");
+
+test.describe("GPU in JupyterLab", () => {
+  test.afterEach(() => fs.rmSync(SCENARIO, { force: true }));
+
+  test("a profile read from NVML shows the GPU columns and the device", async ({
+    page,
+  }) => {
+    await page.notebook.createNew("gpu.ipynb");
+    const setSource = (index: number, text: string) =>
+      page.evaluate(
+        ([i, source]) => {
+          const panel = (window as any).jupyterapp.shell.currentWidget;
+          panel.content.widgets[i].model.sharedModel.setSource(source);
+        },
+        [index, text] as [number, string],
+      );
+    // The GPU is 70% busy and the kernel holds 1 GiB on it.
+    await page.notebook.setCell(0, "code", "");
+    await setSource(
+      0,
+      'import os\nopen(os.environ["FAKE_NVML_SCENARIO"], "w").write(f"utilization 70\\nprocess {os.getpid()} 1024\\n")',
+    );
+    await page.notebook.runCell(0, true);
+    await page.notebook.addCell("code", "");
+    await setSource(
+      1,
+      "%%scalene\nimport time\nt = time.perf_counter()\nwhile time.perf_counter() - t < 0.8: pass",
+    );
+    await page.notebook.runCell(1, true);
+
+    const profile = page.locator(".jp-OutputArea-output .jp-ScaleneProfile");
+    await expect(profile).toHaveCount(1, { timeout: 60000 });
+    await expect(profile.locator(".jp-ScaleneProfile-gpuFacts")).toContainText(
+      "GPU (NVIDIA Fake GPU): up to 70.0% utilisation on a line, peak GPU memory 1024.0 MB",
+    );
+    const table = profile.locator("section").first().locator("table").first();
+    const headers = await table.locator("thead th").allTextContents();
+    expect(headers).toEqual(expect.arrayContaining(["GPU %", "GPU MB"]));
+    const loop = table.locator("tbody tr").nth(3);
+    await expect(loop.locator("code")).toHaveText(
+      "while time.perf_counter() - t < 0.8: pass",
+    );
+    await expect(loop.locator('td[data-column="gpu"]')).toHaveText("70.0%");
+    await expect(loop.locator('td[data-column="gpuMemory"]')).toHaveText(
+      "1024.0",
+    );
   });
 });
 

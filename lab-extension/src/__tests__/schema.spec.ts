@@ -15,7 +15,7 @@ describe('profile contract', () => {
   });
 
   it('accepts every saved profile', () => {
-    for (const name of ['mixed', 'error', 'markup', 'scrun', 'memory', 'long']) {
+    for (const name of ['mixed', 'error', 'markup', 'scrun', 'memory', 'long', 'gpu']) {
       expect(() => parseProfile(loadFixture(name))).not.toThrow();
     }
   });

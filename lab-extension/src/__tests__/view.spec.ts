@@ -468,4 +468,35 @@ describe('GPU', () => {
     expect(row.querySelector('td[data-column="gpuMemory"]')!.textContent).toBe('812.4');
     expect(view(loadFixture('mixed')).querySelector('.jp-ScaleneProfile-gpuFacts')).toBeNull();
   });
+
+  it('names the devices and draws the columns of a profile read from NVML', () => {
+    // Saved from a kernel on the tests' fake NVML: 85% busy with 2 GiB, then 10% with 512 MiB.
+    const profile = loadFixture('gpu');
+    const key = profile.notebook.profiled_source;
+    const node = view(profile);
+    const facts = node.querySelector('.jp-ScaleneProfile-gpuFacts')!.textContent!;
+    expect(facts).toMatch(/^GPU \(NVIDIA Fake GPU\): up to 8\d\.\d% utilisation on a line, peak GPU memory 2048\.0 MB/);
+    expect(facts).toContain("utilisation is the device's, not this kernel's alone");
+    const headers = Array.from(node.querySelectorAll(`section[data-source-key="${key}"] thead th`)).map(
+      th => th.textContent
+    );
+    expect(headers).toEqual(expect.arrayContaining(['GPU %', 'GPU MB']));
+    const cell = (lineno: number, column: string) =>
+      node.querySelector(`section[data-source-key="${key}"] tr[data-lineno="${lineno}"] td[data-column="${column}"]`)!
+        .textContent;
+    expect(parseFloat(cell(4, 'gpu')!)).toBeGreaterThan(75);
+    expect(cell(4, 'gpuMemory')).toBe('2048.0');
+    expect(parseFloat(cell(7, 'gpu')!)).toBeLessThan(20);
+  });
+
+  it('adds what PyTorch allocated and reserved when it was in use', () => {
+    const profile = loadFixture('gpu');
+    const key = profile.notebook.profiled_source;
+    profile.notebook.gpu.torch = true;
+    profile.notebook.gpu.per_process_utilization = true;
+    Object.assign(profile.files[key].lines[3], { n_gpu_torch_allocated_mb: 1500, n_gpu_torch_reserved_mb: 1984 });
+    const facts = view(profile).querySelector('.jp-ScaleneProfile-gpuFacts')!.textContent!;
+    expect(facts).toContain('PyTorch allocated up to 1500.0 MB of 1984.0 MB reserved');
+    expect(facts).not.toContain("device's");
+  });
 });
