@@ -29,8 +29,12 @@ namespace scalene_lab {
 namespace {
 
 constexpr size_t kMaxThreads = 256;
-constexpr uint64_t kRetripNs = 5000000;         // an unanswered drain request is made again after 5 ms
-constexpr uint64_t kSettleLimitNs = 500000000;  // disarming waits at most this for cell threads' pending signals
+constexpr uint64_t kRetripNs = 5000000;  // an unanswered drain request is made again after 5 ms
+// Disarming waits at most this for cell threads' pending signals: only while
+// one is pending, which takes a thread the scheduler has not run yet. 0.5 s
+// was not always enough on two loaded cores with eight busy cell threads (a
+// signal still pending when the default action came back ended the kernel).
+constexpr uint64_t kSettleLimitNs = 5000000000;
 constexpr size_t kMaxRanges = 32;
 
 struct Range {
