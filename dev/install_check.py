@@ -5,6 +5,9 @@ Python, no Node on PATH):
 - ``jupyter labextension list`` says the extension is enabled and OK;
 - JupyterLab's /lab and Notebook 7's /tree pages load it (their page config
   lists it among the federated extensions, not among the disabled ones);
+- the AI server extension is enabled and answers behind the server's token,
+  and, installed without the ``[ai]`` extra, says that no provider's client
+  is installed;
 - a plain kernel profiles a cell with memory by hot-attach;
 - ``scalene-lab kernelspec install --sys-prefix`` installs "Python 3
   (Scalene)", and that kernel profiles with the allocator preloaded;
@@ -30,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -71,6 +75,32 @@ def _free_port() -> int:
         return port
 
 
+def check_server_extension_list() -> None:
+    """The AI server extension is enabled (from the config file the wheel ships) and imports."""
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", jupyter("server", "extension", "list"))
+    rows = [row.strip() for row in listing.splitlines() if "scalene_lab_ai" in row]
+    say(any("enabled" in row for row in rows) and any(row.endswith("OK") for row in rows), f"jupyter server extension list: {rows or listing.strip()!r}")
+
+
+def check_ai_endpoint(port: int, token: str) -> None:
+    """POST /scalene-lab/ai/status answers with the token and refuses without it."""
+    url = f"http://127.0.0.1:{port}/scalene-lab/ai/status"
+    refused = False
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=10)
+    except urllib.error.HTTPError as error:
+        refused = error.code == 403
+    request = urllib.request.Request(url, data=b"{}", method="POST", headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        status = json.loads(reply.read())
+    names = [p.get("name") for p in status.get("providers", [])]
+    installed = [p["name"] for p in status.get("providers", []) if p.get("client_installed")]
+    say(
+        refused and len(names) == 7 and not installed,
+        f"AI endpoint: refuses without the token ({refused}), lists {len(names)} providers, clients installed without [ai]: {installed}",
+    )
+
+
 def check_page_loads_extension(app: str, page: str) -> None:
     """The server's page for ``app`` lists scalene-lab as a federated extension that is not disabled."""
     port = _free_port()
@@ -100,6 +130,7 @@ def check_page_loads_extension(app: str, page: str) -> None:
         disabled = config.get("disabledExtensions", [])
         loaded = "scalene-lab" in names and not any(str(d).startswith("scalene-lab") for d in disabled)
         say(loaded, f"jupyter {app}: /{page} loads scalene-lab (federated: {'scalene-lab' in names}, disabled: {disabled})")
+        check_ai_endpoint(port, token)
     finally:
         server.terminate()
         try:
@@ -178,6 +209,7 @@ def main() -> None:
     say(library.startswith(location + os.sep), f"the native library ships in the package ({library or 'none found'})")
     if not args.kernels_only:
         check_labextension_list(scalene_lab.__version__)
+        check_server_extension_list()
         check_page_loads_extension("lab", "lab")
         check_page_loads_extension("notebook", "tree")
     check_kernel("python3", "hot-attach")

@@ -87,4 +87,8 @@ jupyter labextension develop --overwrite . >/dev/null 2>&1 || { echo "setup.sh: 
 jupyter labextension list 2>&1 | grep -q "scalene-lab.*enabled.*OK" || {
   echo "setup.sh: the lab extension is not enabled in .venv's JupyterLab" >&2; exit 1; }
 scalene-lab kernelspec install --sys-prefix >/dev/null
+# The AI proposals' server extension (a wheel ships its config file; an
+# editable install does not).
+jupyter server extension enable --sys-prefix scalene_lab_ai >/dev/null 2>&1 || {
+  echo "setup.sh: enabling the scalene_lab_ai server extension failed" >&2; exit 1; }
 echo "setup: done"
