@@ -25,8 +25,16 @@ export async function profileCell(panel: NotebookPanel, memory: boolean, options
   if (!(cell instanceof CodeCell)) {
     return false;
   }
+  await runInCell(panel, cell, profiledCode(cell.model.sharedModel.getSource(), memory, options));
+  return true;
+}
+
+/**
+ * Run `code` in `panel`'s kernel as if it were `cell`'s source: its outputs
+ * and execution count go to the cell, whose source is left as it is.
+ */
+export async function runInCell(panel: NotebookPanel, cell: CodeCell, code: string): Promise<void> {
   const model = cell.model as ICodeCellModel;
-  const code = profiledCode(model.sharedModel.getSource(), memory, options);
   model.sharedModel.transact(() => model.clearExecution(), false);
   cell.setPrompt('*');
   try {
@@ -37,5 +45,4 @@ export async function profileCell(panel: NotebookPanel, memory: boolean, options
   } finally {
     cell.setPrompt(model.executionCount === null ? '' : String(model.executionCount));
   }
-  return true;
 }

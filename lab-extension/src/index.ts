@@ -7,6 +7,7 @@ import { IConsoleTracker } from '@jupyterlab/console';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { aiPlugin } from './ai';
 import { KernelWatcher } from './autoload';
 import { CommandIDs as ProfileCommandIDs, profileCell } from './commands';
 // The heat, the sidebar and the view defaults are needed when the plugins
@@ -202,7 +203,7 @@ const commands: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [autoload, memoryKernel, sidebar, heat, commands];
+export default [autoload, memoryKernel, sidebar, heat, commands, aiPlugin];
 
 namespace Private {
   /** What the commands without arguments accept (the command palette and API docs read it). */

@@ -82,6 +82,8 @@ export interface INotebookInfo {
     buffer_overflow: number;
     table_refused: number;
   };
+  /** The run's options (`argv`: the magic's option tokens as typed). */
+  options?: { argv?: string[]; [key: string]: unknown };
   /** When the GPU was profiled: the devices NVML found and how the reads went. */
   gpu?: {
     devices: string[];

@@ -25,6 +25,8 @@ export interface ITableOptions {
   note?: string;
   /** Receives the sparklines of rows as they are created, to be drawn. */
   charts: (charts: ISparkline[]) => void;
+  /** When given, each row with samples gets an "Optimize" button that calls this. */
+  optimize?: (row: ILineProfile, button: HTMLElement) => void;
 }
 
 /**
@@ -393,6 +395,17 @@ namespace Private {
         const code = text(doc, 'code', '', content);
         code.title = content;
         const sourceCell = el(doc, 'td', `${CSS}-code`);
+        const optimize = options.optimize;
+        if (optimize !== undefined && hasSamples(row)) {
+          const button = text(doc, 'button', `${CSS}-optimize`, 'Optimize');
+          button.type = 'button';
+          button.title = `Ask an AI provider for a faster or leaner version of ${options.what === 'Function' ? 'this function' : 'this line'}`;
+          button.addEventListener('click', event => {
+            event.stopPropagation(); // a row click selects the line; this one asks
+            optimize(row, button);
+          });
+          sourceCell.appendChild(button);
+        }
         sourceCell.appendChild(code);
         return sourceCell;
       }

@@ -19,6 +19,7 @@ import {
   orderedSources
 } from './profile';
 import { ChartQueue, ISparkline, sparklineHost } from './sparkline';
+import { IOptimizeTarget, functionTarget, requestOptimize } from './optimizeRequest';
 import { LineMode, ProfileTable } from './table';
 
 export { CSS, TIME_KINDS };
@@ -111,7 +112,10 @@ export function renderProfile(
   const tables: ProfileTable[] = [];
   const sources = el(doc, 'div', `${CSS}-sources`);
   for (const key of keys) {
-    sources.appendChild(Private.source(doc, key, profile.files[key], columns, charts, tables, notebook.sources[key]));
+    const optimize = (target: IOptimizeTarget, button: HTMLElement) => requestOptimize(button, profile, target);
+    sources.appendChild(
+      Private.source(doc, key, profile.files[key], columns, charts, tables, notebook.sources[key], optimize)
+    );
   }
   root.appendChild(sources);
   let callTree: HTMLElement | null = null;
@@ -325,7 +329,8 @@ namespace Private {
     columns: IColumn[],
     charts: ChartQueue,
     tables: ProfileTable[],
-    info?: ISourceInfo
+    info: ISourceInfo | undefined,
+    optimize: (target: IOptimizeTarget, button: HTMLElement) => void
   ): HTMLElement {
     const section = el(doc, 'section', `${CSS}-source`);
     section.dataset.sourceKey = key;
@@ -366,7 +371,16 @@ namespace Private {
     }
     const sink = (fresh: ISparkline[]) => charts.add(fresh);
     const leaks = file.leaks ?? {};
-    const lines = new ProfileTable({ doc, what: 'Line', rows: file.lines, runs, columns, leaks, charts: sink });
+    const lines = new ProfileTable({
+      doc,
+      what: 'Line',
+      rows: file.lines,
+      runs,
+      columns,
+      leaks,
+      charts: sink,
+      optimize: (row, button) => optimize({ sourceKey: key, kind: 'line', first: row.lineno, last: row.lineno }, button)
+    });
     tables.push(lines);
     details.appendChild(lines.node);
     const cutFunctions = file.omitted_functions?.count ?? 0;
@@ -383,7 +397,8 @@ namespace Private {
         columns,
         leaks: {},
         note,
-        charts: sink
+        charts: sink,
+        optimize: (row, button) => optimize(functionTarget(file.lines, key, row), button)
       });
       tables.push(functions);
       details.appendChild(functions.node);

@@ -221,6 +221,85 @@ test.describe("GPU in JupyterLab", () => {
   });
 });
 
+test.describe("AI proposals", () => {
+  test("Optimize on a line shows a proposal; Apply changes the cell, undo restores it, re-profiling compares", async ({
+    page,
+  }) => {
+    // jupyter_server_test_config.py serves a fake OpenAI on loopback whose
+    // answer rewrites this loop as sum(range(...)).
+    const source = [
+      "%%scalene --cpu-only",
+      "total = 0",
+      "for i in range(3_000_000):",
+      "    total += i",
+    ].join("\n");
+    await page.notebook.createNew("optimize.ipynb");
+    await page.notebook.setCell(0, "code", "");
+    // The notebook's first cell's text (the proposal panel becomes the current widget).
+    const cellSource = () =>
+      page.evaluate(() => {
+        const widgets = Array.from(
+          (window as any).jupyterapp.shell.widgets("main"),
+        ) as any[];
+        const notebook = widgets.find((w) =>
+          w.context?.path?.endsWith("optimize.ipynb"),
+        );
+        return notebook.content.widgets[0].model.sharedModel.getSource();
+      });
+    await page.evaluate((text) => {
+      const panel = (window as any).jupyterapp.shell.currentWidget;
+      panel.content.widgets[0].model.sharedModel.setSource(text);
+    }, source);
+    await page.notebook.runCell(0, true);
+    const profile = page.locator(".jp-OutputArea-output .jp-ScaleneProfile");
+    await expect(profile).toHaveCount(1, { timeout: 60000 });
+
+    const loop = profile
+      .locator('section table[data-table="line"] tbody tr')
+      .filter({ hasText: "total += i" });
+    await loop.hover();
+    await loop.getByRole("button", { name: "Optimize" }).click();
+
+    const panel = page.locator(".jp-ScaleneProposal");
+    await expect(panel).toBeVisible();
+    await expect(panel.locator(".jp-ScaleneProposal-title")).toHaveText(
+      "Optimize line 4 of [1]",
+    );
+    const diff = panel.getByLabel("Changes to the code");
+    await expect(diff).toContainText("+total = sum(range(3_000_000))", {
+      timeout: 30000,
+    });
+    await expect(diff).toContainText("-for i in range(3_000_000):");
+    await expect(panel.locator(".jp-ScaleneProposal-explanation")).toHaveText(
+      /built-in sum does the same in C/,
+    );
+    await expect(panel.locator(".jp-ScaleneProposal-status")).toHaveText(
+      /Proposal from OpenAI \(gpt-4o\)/,
+    );
+    // What a proposal looks like (kept with the test's results).
+    await panel.screenshot({ path: test.info().outputPath("ai-proposal.png") });
+
+    await panel.getByRole("button", { name: "Apply to cell" }).click();
+    const proposed = "%%scalene --cpu-only\ntotal = sum(range(3_000_000))";
+    expect(await cellSource()).toBe(proposed);
+
+    // The editor's own undo takes the proposal back.
+    await page.notebook.activate("optimize.ipynb");
+    await page.notebook.enterCellEditingMode(0);
+    await page.keyboard.press("Control+z");
+    await expect.poll(cellSource).toBe(source);
+    await page.keyboard.press("Escape");
+
+    // Apply and re-profile: the changed cell runs under the same options and
+    // the panel compares the two runs.
+    await panel.getByRole("button", { name: "Apply and re-profile" }).click();
+    await expect(
+      panel.locator(".jp-ScaleneProfile-compareSummary"),
+    ).toContainText(/s → .* s \(/, { timeout: 60000 });
+    expect(await cellSource()).toBe(proposed);
+  });
+});
+
 /** The lowest contrast ratio of the profile view's quiet text against its background. */
 async function worstContrast(
   page: any,
