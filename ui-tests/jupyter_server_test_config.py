@@ -16,10 +16,7 @@ if os.geteuid() == 0:  # sessions and CI run as root
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ai-server", "tests"))
 from fake_providers import serve  # noqa: E402
 
-ANSWER = (
-    "The loop adds the numbers one at a time in the interpreter; the built-in sum does the same in C.\n\n"
-    "```python\ntotal = sum(range(3_000_000))\n```\n"
-)
+ANSWER = "The loop adds the numbers one at a time in the interpreter; the built-in sum does the same in C.\n\n```python\ntotal = sum(range(3_000_000))\n```\n"
 _fake_openai = serve("openai", keys={"sk-galata"}, default_answer=ANSWER)
 os.environ["OPENAI_BASE_URL"] = _fake_openai.url
 os.environ["OPENAI_API_KEY"] = "sk-galata"
