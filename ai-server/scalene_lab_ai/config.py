@@ -192,7 +192,7 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every secret this request could use, for scrubbing messages."""
         names = [name for variables in KEY_VARIABLES.values() for name in variables if name != "AWS_ACCESS_KEY_ID"]
-        names += ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK", "AZURE_OPENAI_AD_TOKEN"]
+        names += ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK", "AZURE_OPENAI_AD_TOKEN", "OLLAMA_API_KEY"]
         from_settings = [
             self.openai_api_key,
             self.anthropic_api_key,

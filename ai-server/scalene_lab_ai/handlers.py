@@ -16,7 +16,6 @@ them there, travel in the body, never in a URL or a log line).
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 from typing import Any
 
@@ -26,9 +25,10 @@ from tornado.iostream import StreamClosedError
 
 from .answer import parse_answer
 from .config import DEFAULT_MODELS, LABELS, PROVIDERS, Settings
-from .errors import BAD_REQUEST, RATE_LIMIT, ProviderError, scrub
+from .errors import BAD_REQUEST, PROVIDER, RATE_LIMIT, ProviderError, scrub
 from .prompt import Prompt, build_prompt
 from .providers import CLASSES, Provider, provider_for
+from .providers.base import client_installed
 
 # A 429 that asks for at most this long is waited out once, in the panel's
 # sight; a longer wait is the user's call.
@@ -53,10 +53,15 @@ class AiHandler(APIHandler):
         return Settings.from_json(data.get("settings"))
 
     def provider_named(self, data: dict[str, Any], settings: Settings) -> Provider:
-        """The body's provider (None: the settings' choice), BAD_REQUEST if there is no such provider."""
-        name = data.get("provider")
+        """The body's provider and model (a panel's own choice; absent: the
+        settings'), BAD_REQUEST if there is no such provider."""
+        name, model = data.get("provider"), data.get("model")
         if name is not None and name not in PROVIDERS:
             raise ProviderError(BAD_REQUEST, f"unknown AI provider {name!r}")
+        if model is not None and not isinstance(model, str):
+            raise ProviderError(BAD_REQUEST, "the model must be text")
+        if model:
+            settings.model = model.strip()
         return provider_for(settings, name)
 
     def answer_error(self, error: ProviderError, settings: Settings | None) -> None:
@@ -82,13 +87,15 @@ class StatusHandler(AiHandler):
                         "name": name,
                         "label": LABELS[name],
                         "source": settings.key_source(name),
-                        "client_installed": importlib.util.find_spec(module.split(".")[0]) is not None,
+                        "client_installed": client_installed(module),
                         "default_model": settings.model_for(name) if settings.provider == name else DEFAULT_MODELS[name],
                     }
                 )
             self.finish(json.dumps({"providers": providers, "default": settings.chosen_provider()}))
         except ProviderError as error:
             self.answer_error(error, settings)
+        except Exception as error:  # a bug here is still an answer, never a traceback page
+            self.answer_error(unexpected(error), settings)
 
 
 class ModelsHandler(AiHandler):
@@ -108,6 +115,8 @@ class ModelsHandler(AiHandler):
             self.finish(json.dumps({"provider": provider.name, "models": models}))
         except ProviderError as error:
             self.answer_error(error, settings)
+        except Exception as error:
+            self.answer_error(unexpected(error), settings)
 
 
 class ProposeHandler(AiHandler):
@@ -129,11 +138,15 @@ class ProposeHandler(AiHandler):
             text = await self._stream_with_one_retry(provider, prompt)
             proposal = parse_answer(text, prompt.cell_source)
             await self._send({**proposal.as_json(), "provider": provider.label, "model": provider.model})
-        except ProviderError as error:
-            error.message = scrub(error.message, settings.secrets() if settings else [])
-            await self._send(error.as_json())
         except StreamClosedError:
             return  # the panel was closed: nothing more to say
+        except Exception as error:
+            failure = error if isinstance(error, ProviderError) else unexpected(error)
+            failure.message = scrub(failure.message, settings.secrets() if settings else [])
+            try:
+                await self._send(failure.as_json())
+            except StreamClosedError:
+                return
         self.finish()
 
     async def _stream_with_one_retry(self, provider: Provider, prompt: Prompt) -> str:
@@ -158,6 +171,11 @@ class ProposeHandler(AiHandler):
     async def _send(self, line: dict[str, Any]) -> None:
         self.write(json.dumps(line) + "\n")
         await self.flush()
+
+
+def unexpected(error: Exception) -> ProviderError:
+    """An exception no provider translated (a client's own check, a bug), as an answer."""
+    return ProviderError(PROVIDER, f"The request failed: {type(error).__name__}: {error}")
 
 
 def handlers(base_url: str) -> list[tuple[str, type[AiHandler]]]:

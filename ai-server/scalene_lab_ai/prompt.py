@@ -100,6 +100,14 @@ def _profile_table(lines: list[Any]) -> str:
     return "\n".join([head, *rows])
 
 
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProviderError(BAD_REQUEST, f"the request's {what} must be a list")
+    return value
+
+
 def build_prompt(request: Any) -> Prompt:
     """The prompt for a request body (BAD_REQUEST when it is malformed)."""
     if not isinstance(request, dict):
@@ -121,7 +129,7 @@ def build_prompt(request: Any) -> Prompt:
     target = Target(kind, first, last, name if isinstance(name, str) else "")
 
     parts = [f"Optimize {target.describe()} of this notebook cell (line numbers added, not part of the code):", "```python", _numbered(source), "```"]
-    context = request.get("context") or []
+    context = _list(request.get("context"), "context")
     earlier = [c for c in context if isinstance(c, dict) and isinstance(c.get("source"), str) and c["source"].strip()]
     budget = MAX_SOURCE_CHARS - len(source)
     for item in earlier:
@@ -131,14 +139,14 @@ def build_prompt(request: Any) -> Prompt:
         budget -= len(code)
         label = item.get("key") if isinstance(item.get("key"), str) else "an earlier cell"
         parts += [f"Code it calls, from {label}:", "```python", code.rstrip("\n"), "```"]
-    imports = [i for i in request.get("imports") or [] if isinstance(i, str)]
+    imports = [i for i in _list(request.get("imports"), "imports") if isinstance(i, str)]
     if imports:
         parts += ["Imports in use: " + "; ".join(imports)]
     profile = request.get("profile")
     elapsed = _number(profile.get("elapsed_time_sec")) if isinstance(profile, dict) else 0.0
     parts += [
         f"Profile of one run ({elapsed:.3f} s), per line with samples; percentages are shares of the run's sampled time:",
-        _profile_table(request.get("lines") or []),
+        _profile_table(_list(request.get("lines"), "lines")),
         f"Focus on {target.describe()}, and return the complete cell.",
     ]
     return Prompt(SYSTEM, "\n".join(parts), target, source)

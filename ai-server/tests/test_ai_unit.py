@@ -101,6 +101,13 @@ def test_the_answer_keeps_the_magic_line_and_takes_the_whole_cell_block() -> Non
     assert raised.value.kind == "no_code"
 
 
+def test_a_shell_block_never_swallows_the_prose_after_it() -> None:
+    text = "Install it:\n```bash\npip install numba\n```\nThen the loop compiles, and a long explanation follows here.\n```python\nxs = fast()\n```"
+    proposal = parse_answer(text, CELL)
+    assert proposal.code == "%%scalene --memory\nxs = fast()\n"
+    assert proposal.explanation == "Install it:\n```bash\npip install numba\n```\nThen the loop compiles, and a long explanation follows here."
+
+
 def test_keys_are_scrubbed_longest_first() -> None:
     assert scrub("bad key sk-abcdef and sk-abcdef-long", ["sk-abcdef", "sk-abcdef-long"]) == "bad key *** and ***"
     settings = _settings({"openaiApiKey": "sk-settings-1234"}, ANTHROPIC_API_KEY="sk-ant-env-5678", AWS_SECRET_ACCESS_KEY="aws/secret/9")

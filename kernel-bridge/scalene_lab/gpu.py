@@ -58,6 +58,7 @@ class GpuReading:
     memory_mb: float  # this process's GPU memory, all devices
     torch_allocated_mb: float = 0.0
     torch_reserved_mb: float = 0.0
+    ok: bool = True  # False: the read failed (the samples nearest it get no GPU figures)
 
 
 class GpuLine:
@@ -135,8 +136,8 @@ class NvmlReader:
         reader = cls(nvml)
         try:
             reader.refresh()
-        except GpuUnavailable:
-            nvml.nvmlShutdown()
+        except BaseException:
+            reader.close()
             raise
         return reader
 
@@ -157,7 +158,10 @@ class NvmlReader:
         except nvml.NVMLError:
             self.driver = ""
         self.per_process = all(self._accounting_on(h) for h in self.handles)
-        self.read()  # a device that cannot be read is found here, not mid-run
+        try:
+            self.read()  # a device that cannot be read (a MIG slice, a locked-down container) is found here, not mid-run
+        except nvml.NVMLError as problem:
+            raise GpuUnavailable(f"NVML cannot read the GPU: {_text(nvml.nvmlErrorString(problem.value))}") from None
 
     def _accounting_on(self, handle: Any) -> bool:
         nvml = self._nvml
@@ -261,11 +265,13 @@ class GpuSampler:
         if thread is None:
             return
         self._stop.set()
-        thread.join()
-        self._thread = None
+        # A read stuck in the driver (a GPU falling off the bus) must not hold
+        # the cell's end: the daemon thread is left to finish on its own.
+        thread.join(timeout=2.0)
         self._poll_once()
         self._polling = False
         self._charge_waiting()  # the last reading follows every sample
+        self._thread = None
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -282,19 +288,24 @@ class GpuSampler:
         except Exception as problem:  # a lost GPU must not end the run; counted, shown once
             self.read_errors += 1
             self.last_error = str(problem)
+            self._record(GpuReading(began, 0.0, 0.0, ok=False))  # time goes on: samples do not wait for a good read
             return
         allocated = reserved = 0.0
         cuda = _torch_cuda()
         if cuda is not None:
             try:
-                allocated = cuda.memory_allocated() / MB
-                reserved = cuda.memory_reserved() / MB
+                # Every device: the poller thread's current device is 0, whatever the user's code set.
+                devices = range(cuda.device_count())
+                allocated = sum(cuda.memory_allocated(d) for d in devices) / MB
+                reserved = sum(cuda.memory_reserved(d) for d in devices) / MB
                 self.torch = True
             except Exception:
                 pass
-        reading = GpuReading(began, load, memory, allocated, reserved)
         self.read_seconds += time.perf_counter() - started
         self.reads += 1
+        self._record(GpuReading(began, load, memory, allocated, reserved))
+
+    def _record(self, reading: GpuReading) -> None:
         # Only this thread writes; the drain reads under the GIL, where an
         # append and a rebinding are atomic (a drain holding the old list
         # finishes on it).
@@ -342,7 +353,7 @@ class GpuSampler:
 
     def _charge_now(self, line: LineKey, function: FunctionKey | None, when: float, seconds: float) -> None:
         reading = self.reading_at(when)
-        if reading is None:
+        if reading is None or not reading.ok:
             return
         target = self.lines.get(line)
         if target is None:

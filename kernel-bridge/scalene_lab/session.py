@@ -199,6 +199,10 @@ class ProfileSession:
             if self._options.gpu:
                 self._say(f"--gpu: {why}; profiling without the GPU.")
             return
+        except Exception as problem:  # an odd binding or driver: the run goes on without the GPU
+            if self._options.gpu:
+                self._say(f"--gpu: NVML failed ({type(problem).__name__}: {problem}); profiling without the GPU.")
+            return
         reached("setup.gpu_opened")
         gpu = GpuSampler(reader, self._options.cpu_sampling_rate)
         self.gpu = gpu  # first: a stop after anything below stops the poller

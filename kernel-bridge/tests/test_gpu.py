@@ -140,6 +140,19 @@ def test_without_a_device_only_an_explicit_gpu_says_why(gpu_kernel: tuple[Kernel
         scenario.remove()
 
 
+def test_a_gpu_that_cannot_be_read_is_found_before_the_run(gpu_kernel: tuple[KernelSession, Scenario]) -> None:
+    kernel, scenario = gpu_kernel
+    # A MIG slice answers NOT_SUPPORTED (3) for device utilisation.
+    scenario.write(fail={"nvmlDeviceGetUtilizationRates": 3})
+    try:
+        quiet = kernel.run("%%scalene\nx = sum(range(100_000))")
+        assert quiet.status == "ok" and quiet.stderr == "" and quiet.profile["gpu"] is False
+        asked = kernel.run("%%scalene --gpu\nx = 1")
+        assert asked.stderr.strip() == "scalene-lab: --gpu: NVML cannot read the GPU: Not Supported; profiling without the GPU."
+    finally:
+        scenario.remove()
+
+
 def test_reads_failing_mid_run_are_counted_and_the_run_completes(gpu_kernel: tuple[KernelSession, Scenario]) -> None:
     kernel, scenario = gpu_kernel
     _idle_gpu(kernel)

@@ -110,3 +110,13 @@ def test_old_readings_are_dropped_in_one_step() -> None:
     for _ in range(2 * 8192 + 3):
         sampler._poll_once()
     assert len(sampler._readings) == 8192 + 3
+
+
+def test_samples_nearest_a_failed_read_get_no_figures_and_do_not_wait() -> None:
+    sampler = _sampler_with([GpuReading(1.0, 0.5, 50.0), GpuReading(2.0, 0.0, 0.0, ok=False)])
+    sampler._polling = True
+    sampler.charge(("cell", 1), None, 1.1, 0.01)  # nearest: the good read
+    sampler.charge(("cell", 2), None, 1.9, 0.01)  # nearest: the failed one, which it need not wait past
+    assert sampler._waiting == []
+    assert sampler.lines[("cell", 1)].memory_peak == 50.0
+    assert ("cell", 2) not in sampler.lines

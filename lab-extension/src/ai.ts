@@ -60,6 +60,7 @@ export const aiPlugin: JupyterFrontEndPlugin<void> = {
       const [{ host }, { ProposalPanel }] = await Promise.all([import('./aiHost'), import('./proposalPanel')]);
       const proposal = new ProposalPanel(profile, target, host(panel, profile, target, outputCellId, current, save));
       proposal.title.icon = scaleneIcon;
+      panel.disposed.connect(() => proposal.dispose()); // its cells are gone with it
       app.shell.add(proposal, 'main', { mode: 'split-right', ref: panel.id });
       app.shell.activateById(proposal.id);
     };

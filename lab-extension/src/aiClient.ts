@@ -93,24 +93,27 @@ export async function propose(
   const reader = reply.body.getReader();
   const decoder = new TextDecoder();
   let pending = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      pending += decoder.decode(value ?? new Uint8Array(), { stream: !done });
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.trim()) {
-          onLine(JSON.parse(line) as AnswerLine);
-        }
+  for (;;) {
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      if (!signal?.aborted) {
+        onLine(Private.unreachable(error));
       }
-      if (done) {
-        break;
+      return;
+    }
+    pending += decoder.decode(chunk.value ?? new Uint8Array(), { stream: !chunk.done });
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    // The receiver's own exceptions are its own: they propagate, not reported as the server's.
+    for (const line of lines) {
+      if (line.trim()) {
+        onLine(JSON.parse(line) as AnswerLine);
       }
     }
-  } catch (error) {
-    if (!signal?.aborted) {
-      onLine(Private.unreachable(error));
+    if (chunk.done) {
+      return;
     }
   }
 }

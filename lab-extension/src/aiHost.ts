@@ -27,6 +27,9 @@ export function cellIdOf(
   key: string,
   outputCellId: string | null
 ): string | null {
+  if (!profile.notebook) {
+    return null; // a profile from Scalene's own CLI: its sources are files, never cells
+  }
   const cells = notebookCells(panel);
   const holder = cells.find(c => c.cellId === outputCellId && c.outputs.some(d => d[PROFILE_MIME_TYPE] !== undefined));
   // The sidebar's own rule, with the holding cell as the profile's entry.
@@ -73,6 +76,9 @@ function setSourceUndoably(cell: CodeCell, code: string): void {
 }
 
 function codeCell(panel: NotebookPanel, id: string | null): CodeCell | null {
+  if (panel.isDisposed) {
+    return null;
+  }
   const cell = panel.content.widgets.find(w => w.model.id === id);
   return cell instanceof CodeCell ? cell : null;
 }

@@ -78,7 +78,12 @@ export class ProposalPanel extends Widget {
     this.node.append(heading, controls, this._status, this._stream, this._result);
 
     this._provider.addEventListener('change', () => {
-      void this._host.save('provider', this._provider.value).then(() => this._loadModels());
+      // A model belongs to its provider: the new one starts from its default.
+      this._model.value = '';
+      void this._host
+        .save('provider', this._provider.value)
+        .then(() => this._host.save('model', ''))
+        .then(() => this._loadModels());
     });
     this._model.addEventListener('change', () => void this._host.save('model', this._model.value.trim()));
     void this._loadProviders().then(() => this.ask());
@@ -118,14 +123,27 @@ export class ProposalPanel extends Widget {
         this._showError(line);
       }
     };
-    await propose(
-      { settings: this._host.settings(), provider: this._provider.value || undefined, request: this._host.request() },
-      onLine,
-      controller.signal
-    );
-    if (this._controller === controller) {
-      this._controller = null;
-      this._busy(false, answered ? (this._status.textContent ?? '') : 'Stopped.');
+    try {
+      const body = {
+        settings: this._host.settings(),
+        provider: this._provider.value || undefined,
+        model: this._model.value.trim() || undefined,
+        request: this._host.request()
+      };
+      await propose(body, onLine, controller.signal);
+    } catch (error) {
+      // The notebook closed, or the cell went away, while the answer came.
+      answered = true;
+      this._showError({
+        type: 'error',
+        kind: 'panel',
+        message: `The proposal could not be shown: ${error instanceof Error ? error.message : String(error)}`
+      });
+    } finally {
+      if (this._controller === controller) {
+        this._controller = null;
+        this._busy(false, answered ? (this._status.textContent ?? '') : 'Stopped.');
+      }
     }
   }
 

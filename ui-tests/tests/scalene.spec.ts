@@ -276,6 +276,8 @@ test.describe("AI proposals", () => {
     await expect(panel.locator(".jp-ScaleneProposal-status")).toHaveText(
       /Proposal from OpenAI \(gpt-4o\)/,
     );
+    // The provider's model list (the fake OpenAI's three) fills the model field's choices.
+    await expect(panel.locator("datalist option")).toHaveCount(3);
     // What a proposal looks like (kept with the test's results).
     await panel.screenshot({ path: test.info().outputPath("ai-proposal.png") });
 

@@ -28,7 +28,10 @@ class AnthropicMessages(Provider):
 
     async def stream(self, prompt: Prompt) -> AsyncGenerator[str, None]:
         """Messages, streamed (server-sent events); a refusal ends it with REFUSAL."""
-        client = self.client()
+        try:
+            client = self.client()
+        except Exception as error:
+            raise self.translate(error) from None
         request: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.settings.max_tokens,
@@ -54,7 +57,7 @@ class AnthropicMessages(Provider):
 
     async def models(self) -> list[str]:
         """GET /v1/models."""
-        return await listed_ids(self.client(), self.translate)
+        return await listed_ids(self.client, self.translate)
 
     def translate(self, error: Exception) -> ProviderError:
         """The client's exception as the user's error."""

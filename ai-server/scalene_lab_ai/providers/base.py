@@ -13,6 +13,15 @@ from ..prompt import Prompt
 INSTALL_HINT = "pip install 'scalene-lab[ai]'"
 
 
+def client_installed(module: str) -> bool:
+    """Whether a client module (dotted: ``google.genai`` is not ``google``, a
+    namespace other packages fill too) can be imported."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing or broken
+        return False
+
+
 class Provider(ABC):
     """One provider, configured by a request's settings."""
 
@@ -32,7 +41,7 @@ class Provider(ABC):
     def check(self) -> None:
         """Raise the error a request would meet before sending anything:
         no client library, no credentials, no model."""
-        if importlib.util.find_spec(self.client_module.split(".")[0]) is None:
+        if not client_installed(self.client_module):
             raise ProviderError(NO_CLIENT, f"{self.label} needs its client library, which is not installed: {INSTALL_HINT}")
         if self.needs_key() and self.settings.key_source(self.name) is None:
             raise ProviderError(NO_KEY, self.missing_key_message())

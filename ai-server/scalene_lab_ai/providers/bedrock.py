@@ -31,6 +31,12 @@ class Bedrock(Provider):
     name = "bedrock"
     client_module = "boto3"
 
+    def needs_key(self) -> bool:
+        """boto3's own chain decides (a default profile, SSO, an instance or
+        container role count too); no credentials at all come back as
+        NoCredentialsError, translated to the same message."""
+        return False
+
     def missing_key_message(self) -> str:
         """AWS credentials come from several places; name the usual ones."""
         return (

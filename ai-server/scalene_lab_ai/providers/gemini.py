@@ -31,9 +31,12 @@ class Gemini(Provider):
 
     async def stream(self, prompt: Prompt) -> AsyncGenerator[str, None]:
         """streamGenerateContent (server-sent events); a block ends it with REFUSAL."""
-        from google.genai import types
+        try:
+            from google.genai import types
 
-        client = self.client()
+            client = self.client()
+        except Exception as error:
+            raise self.translate(error) from None
         config = types.GenerateContentConfig(
             system_instruction=prompt.system, max_output_tokens=self.settings.max_tokens, temperature=self.settings.temperature
         )
@@ -59,7 +62,10 @@ class Gemini(Provider):
 
     async def models(self) -> list[str]:
         """GET /v1beta/models: the ones that generate content."""
-        client = self.client()
+        try:
+            client = self.client()
+        except Exception as error:
+            raise self.translate(error) from None
         try:
             pager = await client.aio.models.list()
             names = []

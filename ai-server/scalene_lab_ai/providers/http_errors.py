@@ -66,8 +66,12 @@ def _body_message(body: Any) -> str:
     return ""
 
 
-async def listed_ids(client: Any, translate: Callable[[Exception], ProviderError]) -> list[str]:
+async def listed_ids(make_client: Callable[[], Any], translate: Callable[[Exception], ProviderError]) -> list[str]:
     """The model ids an OpenAI-style client's ``models.list()`` pages through (the client is closed after)."""
+    try:
+        client = make_client()
+    except Exception as error:
+        raise translate(error) from None
     try:
         return sorted([model.id async for model in client.models.list()])
     except Exception as error:

@@ -31,7 +31,10 @@ class OllamaChat(Provider):
 
     async def stream(self, prompt: Prompt) -> AsyncGenerator[str, None]:
         """POST /api/chat, streamed (one JSON object a line)."""
-        client = self.client()
+        try:
+            client = self.client()
+        except Exception as error:
+            raise self.translate(error) from None
         options: dict[str, Any] = {"num_predict": self.settings.max_tokens}
         if self.settings.temperature is not None:
             options["temperature"] = self.settings.temperature
@@ -48,7 +51,10 @@ class OllamaChat(Provider):
 
     async def models(self) -> list[str]:
         """GET /api/tags: the models pulled onto that server."""
-        client = self.client()
+        try:
+            client = self.client()
+        except Exception as error:
+            raise self.translate(error) from None
         try:
             listed = await client.list()
             return sorted(str(model.model) for model in listed.models if model.model)

@@ -51,7 +51,10 @@ class OpenAIChat(Provider):
 
     async def stream(self, prompt: Prompt) -> AsyncGenerator[str, None]:
         """Chat Completions, streamed; a refusal ends it with REFUSAL."""
-        client = self.client()
+        try:
+            client = self.client()
+        except Exception as error:  # the client's own checks (a malformed URL, Azure's arguments)
+            raise self.translate(error) from None
         try:
             chunks = await client.chat.completions.create(**self._request(prompt))
             async for chunk in chunks:
@@ -73,7 +76,7 @@ class OpenAIChat(Provider):
 
     async def models(self) -> list[str]:
         """GET /models."""
-        return await listed_ids(self.client(), self.translate)
+        return await listed_ids(self.client, self.translate)
 
     def translate(self, error: Exception) -> ProviderError:
         """The client's exception as the user's error."""
