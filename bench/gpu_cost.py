@@ -35,7 +35,7 @@ from kernel_session import loaded_kernel  # noqa: E402
 
 CELL = """%%scalene {flag}
 total = 0
-for i in range(3_000_000):
+for i in range(12_000_000):
     total += i % 7
 """
 
