@@ -128,6 +128,7 @@ class ProposeHandler(AiHandler):
         self.set_header("Content-Type", "application/x-ndjson; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")  # a proxy in front must not hold the stream back
+        self._task = asyncio.current_task()
         settings = None
         try:
             data = self.body()
@@ -138,7 +139,7 @@ class ProposeHandler(AiHandler):
             text = await self._stream_with_one_retry(provider, prompt)
             proposal = parse_answer(text, prompt.cell_source)
             await self._send({**proposal.as_json(), "provider": provider.label, "model": provider.model})
-        except StreamClosedError:
+        except (StreamClosedError, asyncio.CancelledError):
             return  # the panel was closed: nothing more to say
         except Exception as error:
             failure = error if isinstance(error, ProviderError) else unexpected(error)
@@ -148,6 +149,14 @@ class ProposeHandler(AiHandler):
             except StreamClosedError:
                 return
         self.finish()
+
+    def on_connection_close(self) -> None:
+        """The panel went away (closed, Stop, Ask again): stop the provider's
+        request now rather than at the next line written."""
+        task = getattr(self, "_task", None)
+        if task is not None and not task.done():
+            task.cancel()
+        super().on_connection_close()
 
     async def _stream_with_one_retry(self, provider: Provider, prompt: Prompt) -> str:
         for attempt in (1, 2):

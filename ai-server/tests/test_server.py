@@ -5,6 +5,7 @@ streamed back, every error as an answer, and no key anywhere it must not be."""
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import json
 import os
@@ -370,3 +371,35 @@ def test_nothing_configured_names_the_variables(server: Server) -> None:
     assert error["kind"] == "bad_request" and "unknown AI provider" in error["message"]
     error = _error(server.propose({}, request={"target": {"kind": "line", "first": 0, "last": 0}, "cell": {"source": "x"}}))
     assert error["kind"] == "bad_request"
+
+
+def _connections_to(port: int) -> int:
+    """Established TCP connections on loopback whose local port is ``port`` (the fake's side of each)."""
+    count = 0
+    with open("/proc/net/tcp") as table:
+        for row in table.readlines()[1:]:
+            local, state = row.split()[1], row.split()[3]
+            if int(local.split(":")[1], 16) == port and state == "01":
+                count += 1
+    return count
+
+
+def test_a_closed_panel_stops_the_providers_request_at_once(server: Server, fakes: Fakes) -> None:
+    fake_port = int(fakes.anthropic.origin.rsplit(":", 1)[1])
+    fakes.anthropic.hang(30)
+    body = json.dumps({"settings": fakes.settings("anthropic"), "request": REQUEST})
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("POST", "/scalene-lab/ai/propose", body=body, headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"})
+
+    def waiting_for(count: int) -> bool:
+        deadline = time.monotonic() + 10
+        while _connections_to(fake_port) != count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return _connections_to(fake_port) == count
+
+    assert waiting_for(1)  # the provider's request hangs
+    connection.close()  # the panel closes
+    assert waiting_for(0)  # and the server drops the provider's request, not 30 s later
+    log = server.log_path.read_text()
+    assert "Traceback" not in log and "Uncaught exception" not in log, log[-2000:]
+    _proposal(server.propose(fakes.settings("openai-compatible")))  # the server goes on serving
