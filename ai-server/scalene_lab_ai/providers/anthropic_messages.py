@@ -28,10 +28,7 @@ class AnthropicMessages(Provider):
 
     async def stream(self, prompt: Prompt) -> AsyncGenerator[str, None]:
         """Messages, streamed (server-sent events); a refusal ends it with REFUSAL."""
-        try:
-            client = self.client()
-        except Exception as error:
-            raise self.translate(error) from None
+        client = self.open_client()
         request: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.settings.max_tokens,
@@ -57,7 +54,7 @@ class AnthropicMessages(Provider):
 
     async def models(self) -> list[str]:
         """GET /v1/models."""
-        return await listed_ids(self.client, self.translate)
+        return await listed_ids(self)
 
     def translate(self, error: Exception) -> ProviderError:
         """The client's exception as the user's error."""

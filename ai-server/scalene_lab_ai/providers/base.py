@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator
+from typing import Any
 
 from ..config import KEY_VARIABLES, LABELS, Settings
 from ..errors import NO_CLIENT, NO_KEY, NO_MODEL, ProviderError
@@ -60,6 +61,22 @@ class Provider(ABC):
     def key(self) -> str | None:
         """The key from the user's settings, or None to let the client read its own variables."""
         return self.settings.key_setting(self.name) or None
+
+    @abstractmethod
+    def client(self) -> Any:
+        """A new client of the provider's official library for one request."""
+
+    @abstractmethod
+    def translate(self, error: Exception) -> ProviderError:
+        """The client library's exception as the user's error."""
+
+    def open_client(self) -> Any:
+        """:meth:`client`, with the library's own checks (a malformed URL,
+        missing arguments) failing as the user's error, like any request."""
+        try:
+            return self.client()
+        except Exception as error:
+            raise self.translate(error) from None
 
     @abstractmethod
     def stream(self, prompt: Prompt) -> AsyncGenerator[str, None]:

@@ -66,6 +66,10 @@ class Bedrock(Provider):
         except Exception as error:
             raise self.translate(error) from None
 
+    def client(self) -> Any:
+        """A runtime client (the control plane's is made where models are listed)."""
+        return self._client("bedrock-runtime")
+
     async def stream(self, prompt: Prompt) -> AsyncGenerator[str, None]:
         """ConverseStream (AWS event-stream frames), read in a worker thread."""
         request: dict[str, Any] = {
@@ -82,7 +86,7 @@ class Bedrock(Provider):
 
         def produce() -> None:
             try:
-                client = self._client("bedrock-runtime")
+                client = self.client()
                 events = client.converse_stream(**request)["stream"]
                 try:
                     for event in events:

@@ -31,12 +31,9 @@ class Gemini(Provider):
 
     async def stream(self, prompt: Prompt) -> AsyncGenerator[str, None]:
         """streamGenerateContent (server-sent events); a block ends it with REFUSAL."""
-        try:
-            from google.genai import types
+        client = self.open_client()
+        from google.genai import types  # importable once the client is built
 
-            client = self.client()
-        except Exception as error:
-            raise self.translate(error) from None
         config = types.GenerateContentConfig(
             system_instruction=prompt.system, max_output_tokens=self.settings.max_tokens, temperature=self.settings.temperature
         )
@@ -62,10 +59,7 @@ class Gemini(Provider):
 
     async def models(self) -> list[str]:
         """GET /v1beta/models: the ones that generate content."""
-        try:
-            client = self.client()
-        except Exception as error:
-            raise self.translate(error) from None
+        client = self.open_client()
         try:
             pager = await client.aio.models.list()
             names = []

@@ -8,7 +8,6 @@ own to (status, provider's message, headers) and calls :func:`from_status`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import AUTH, PROVIDER, RATE_LIMIT, TIMEOUT, UNREACHABLE, ProviderError, retry_after_seconds
@@ -66,15 +65,12 @@ def _body_message(body: Any) -> str:
     return ""
 
 
-async def listed_ids(make_client: Callable[[], Any], translate: Callable[[Exception], ProviderError]) -> list[str]:
+async def listed_ids(provider: Any) -> list[str]:
     """The model ids an OpenAI-style client's ``models.list()`` pages through (the client is closed after)."""
-    try:
-        client = make_client()
-    except Exception as error:
-        raise translate(error) from None
+    client = provider.open_client()
     try:
         return sorted([model.id async for model in client.models.list()])
     except Exception as error:
-        raise translate(error) from None
+        raise provider.translate(error) from None
     finally:
         await client.close()

@@ -31,10 +31,7 @@ class OllamaChat(Provider):
 
     async def stream(self, prompt: Prompt) -> AsyncGenerator[str, None]:
         """POST /api/chat, streamed (one JSON object a line)."""
-        try:
-            client = self.client()
-        except Exception as error:
-            raise self.translate(error) from None
+        client = self.open_client()
         options: dict[str, Any] = {"num_predict": self.settings.max_tokens}
         if self.settings.temperature is not None:
             options["temperature"] = self.settings.temperature
@@ -51,10 +48,7 @@ class OllamaChat(Provider):
 
     async def models(self) -> list[str]:
         """GET /api/tags: the models pulled onto that server."""
-        try:
-            client = self.client()
-        except Exception as error:
-            raise self.translate(error) from None
+        client = self.open_client()
         try:
             listed = await client.list()
             return sorted(str(model.model) for model in listed.models if model.model)

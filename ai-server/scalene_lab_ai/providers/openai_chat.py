@@ -51,10 +51,7 @@ class OpenAIChat(Provider):
 
     async def stream(self, prompt: Prompt) -> AsyncGenerator[str, None]:
         """Chat Completions, streamed; a refusal ends it with REFUSAL."""
-        try:
-            client = self.client()
-        except Exception as error:  # the client's own checks (a malformed URL, Azure's arguments)
-            raise self.translate(error) from None
+        client = self.open_client()
         try:
             chunks = await client.chat.completions.create(**self._request(prompt))
             async for chunk in chunks:
@@ -76,7 +73,7 @@ class OpenAIChat(Provider):
 
     async def models(self) -> list[str]:
         """GET /models."""
-        return await listed_ids(self.client, self.translate)
+        return await listed_ids(self)
 
     def translate(self, error: Exception) -> ProviderError:
         """The client's exception as the user's error."""
