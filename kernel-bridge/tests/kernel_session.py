@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import resource
 import shutil
 import subprocess
 import time
@@ -15,6 +16,16 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 PROFILE_MIME = "application/vnd.scalene.profile+json"
+# In a kernel's working directory: its stderr, and its core if it crashed.
+STDERR_LOG = "kernel-stderr.log"
+CORE = "core"
+
+
+def _allow_core_dumps() -> None:
+    """In the kernel's process before exec: a crash leaves a core (the
+    machine's core_pattern decides where; "core" puts it in the cwd)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
 
 
 @dataclass
@@ -59,8 +70,16 @@ class KernelSession:
         # The way memory profiling attaches in this kernel ("hot-attach" or
         # "preload"); set by the memory fixtures.
         self.attach_mode = "hot-attach"
-        # ``env``: added to this process's environment for the kernel.
-        self.manager.start_kernel(cwd=cwd, **({"env": {**os.environ, **env}} if env else {}))
+        # ``env``: added to this process's environment for the kernel. A
+        # crash must say where it happened, also in CI: faulthandler writes
+        # the Python stacks to the kernel's stderr, kept in a file in ``cwd``
+        # with the core dump beside it (read by post_mortem).
+        self.cwd = cwd
+        self._stderr = open(os.path.join(cwd, STDERR_LOG), "wb") if cwd is not None else None
+        launch: dict[str, Any] = {"env": {**os.environ, **(env or {}), "PYTHONFAULTHANDLER": "1"}}
+        if self._stderr is not None:
+            launch.update(stderr=self._stderr, preexec_fn=_allow_core_dumps)
+        self.manager.start_kernel(cwd=cwd, **launch)
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
@@ -150,6 +169,35 @@ class KernelSession:
         assert outcome.status == "ok", outcome.error
         return json.loads(outcome.stdout.strip().splitlines()[-1])
 
+    def _crash_report(self, argv: Any) -> str:
+        """The native stacks from the core of a crashed kernel (gdb, where
+        the machine has it) and the tail of its stderr (faulthandler's
+        Python stacks); the core is deleted once read."""
+        if self.cwd is None:
+            return ""
+        parts = []
+        core = os.path.join(self.cwd, CORE)
+        gdb = shutil.which("gdb")
+        if os.path.exists(core) and gdb is not None and isinstance(argv, list):
+            try:
+                dump = subprocess.run(
+                    [gdb, "-batch", "-ex", "bt 40", "-ex", "thread apply all bt 12", argv[0], core],
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    env={**os.environ, "DEBUGINFOD_URLS": ""},
+                ).stdout
+                frames = [line for line in dump.splitlines() if line.startswith(("#", "Thread ", "Program terminated"))]
+                parts.append("the crashing thread, then all threads, from its core:\n" + "\n".join(frames[:400]))
+            except (OSError, subprocess.SubprocessError) as error:
+                parts.append(f"gdb failed on its core: {error}")
+            os.unlink(core)
+        if self._stderr is not None:
+            self._stderr.flush()
+            with open(self._stderr.name, "rb") as log:
+                parts.append("its stderr ends:\n" + log.read()[-6000:].decode(errors="replace"))
+        return "".join("\n" + part for part in parts)
+
     def interrupt(self) -> None:
         """What the notebook's stop button does."""
         self.manager.interrupt_kernel()
@@ -163,7 +211,7 @@ class KernelSession:
             return "no kernel process"
         code = process.poll()
         if code is not None:
-            return f"kernel exit status {code}" + (f" (signal {-code})" if code < 0 else "")
+            return f"kernel exit status {code}" + (f" (signal {-code})" if code < 0 else "") + self._crash_report(process.args)
         gdb = shutil.which("gdb")
         if gdb is None:
             return f"kernel {process.pid} alive (no gdb for its stacks)"
@@ -184,6 +232,8 @@ class KernelSession:
         """Shut the kernel down."""
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
+        if self._stderr is not None:
+            self._stderr.close()
 
 
 def line_of(profile: dict[str, Any], source_key: str, text: str) -> dict[str, Any]:
