@@ -20,6 +20,7 @@ from __future__ import annotations
 import dis
 import gc
 import sys
+import threading
 import time
 import types
 import weakref
@@ -239,11 +240,18 @@ def _remember_all(codes: Iterable[types.CodeType]) -> None:
 
 
 def _stack_codes() -> Iterator[types.CodeType]:
-    for top in list(sys._current_frames().values()):
-        frame: types.FrameType | None = top
-        while frame is not None:
-            yield frame.f_code
-            frame = frame.f_back
+    """The code objects of this thread's whole stack, and of the innermost
+    frame of every other thread: another thread's stack is never walked
+    (frames.py says why); code deeper in it is found by the collector
+    search, being reachable from its function."""
+    tops = sys._current_frames()
+    own = tops.pop(threading.get_ident(), None)
+    codes = [top.f_code for top in tops.values()]
+    frame: types.FrameType | None = own
+    while frame is not None:
+        codes.append(frame.f_code)
+        frame = frame.f_back
+    return iter(codes)
 
 
 def _collector_codes() -> Iterator[types.CodeType]:

@@ -1,4 +1,15 @@
-"""Finding the user's line in a stack, shared by the CPU and memory samplers."""
+"""Finding the user's line in a stack, shared by the CPU and memory samplers.
+
+Only the calling thread's stack is walked (``f_back``). Another thread's
+frames can change whenever the GIL passes to it, which a walk in Python
+code cannot prevent (any loop may hand the GIL over), and on Python 3.11
+following ``f_back`` through a frame that thread has meanwhile left can
+read a freed frame: a kernel died so (SIGSEGV in ``PyFrame_GetBack``, frame
+pointer 0x3) while a drain walked ipykernel's and the GPU poller's stacks,
+as Sentry's and ddtrace's samplers did (getsentry/sentry-python#2386,
+DataDog/dd-trace-py#13567). Of another thread only the innermost frame is
+read, which ``sys._current_frames()`` hands over whole.
+"""
 
 from __future__ import annotations
 
@@ -28,4 +39,12 @@ def user_frame(
                 return frame
             found = frame
         frame = frame.f_back
+    return None
+
+
+def other_thread_user_frame(top: FrameType | None, is_user_file: Callable[[str], bool]) -> FrameType | None:
+    """Another thread's innermost frame (from ``sys._current_frames()``) if it
+    is the user's code, else None: never a walk of its stack (see above)."""
+    if top is not None and is_user_file(top.f_code.co_filename):
+        return top
     return None

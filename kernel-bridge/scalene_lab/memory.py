@@ -43,7 +43,7 @@ from .allocator import (
 )
 from .code_table import CodeTable
 from .fault_points import reached
-from .frames import user_frame
+from .frames import other_thread_user_frame, user_frame
 from .line_memory import SMALL_BLOCK, Fates, FunctionMemory, LineMemory, Pending, Timeline, gather_fates
 from .stack_profile import Stack, StackCollector
 from .stacks import user_site
@@ -220,7 +220,10 @@ class MemorySampler:
         lines: dict[int, Site | None] = {}
         for thread in threading.enumerate():
             if thread.native_id is not None and thread.ident in by_ident:
-                lines[thread.native_id] = self._user_line(by_ident[thread.ident], None)
+                # Another thread's stack is not walked (frames.py): its
+                # innermost frame, when that is the user's code.
+                found = other_thread_user_frame(by_ident[thread.ident], self._is_user_file)
+                lines[thread.native_id] = None if found is None else self._user_line(found, None)
         return lines
 
     def process(self, records: list[RawRecord], frame: FrameType | None) -> None:

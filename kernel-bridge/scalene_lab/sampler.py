@@ -29,7 +29,7 @@ from typing import Any
 from .bytecode import CodeIndex
 from .clock import Clock, SystemClock
 from .fault_points import reached
-from .frames import user_frame
+from .frames import other_thread_user_frame, user_frame
 from .stats import FunctionKey, GpuCharger, LineKey, Share, TimeAccumulator, charge_line
 from .timer import SampleTimer, open_timer
 
@@ -205,10 +205,13 @@ class CpuSampler:
             self._thread_cpu[ident] = cpu_now
             util = min(1.0, max(0.0, cpu / wall))
             busy = wall * util
-            if self._code_index.at_call(frame):
-                self._charge(frame, Share(0.0, busy, wall - busy, util, core, now), None)
+            # Its innermost frame only, when that is the user's code: another
+            # thread's stack is not walked (frames.py says why).
+            user = other_thread_user_frame(frame, self._is_user_file)
+            if user is not None and self._code_index.at_call(user):
+                self._charge(user, Share(0.0, busy, wall - busy, util, core, now), None)
             else:
-                self._charge(frame, Share(busy, 0.0, wall - busy, util, core, now), None)
+                self._charge(user, Share(busy, 0.0, wall - busy, util, core, now), None)
 
     def _charge(self, frame: FrameType | None, share: Share, boundary: CodeType | None) -> None:
         self.total_time += share.total

@@ -100,3 +100,37 @@ def test_a_code_object_dying_at_shutdown_prints_nothing() -> None:
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Exception ignored" not in done.stderr, done.stderr
+
+
+def test_the_search_of_stacks_reads_only_the_innermost_frame_of_other_threads() -> None:
+    # Following f_back through another thread's frames, which change
+    # whenever the GIL passes to it, crashed a kernel on Python 3.11
+    # (frames.py). Its deeper code is left to the collector search; this
+    # thread's whole stack is read.
+    import threading
+
+    from scalene_lab import code_table
+
+    started, release = threading.Event(), threading.Event()
+
+    def outer_frame_of_worker() -> None:
+        inner_frame_of_worker()
+
+    def inner_frame_of_worker() -> None:
+        started.set()
+        release.wait(30)
+
+    def own_caller() -> list[types.CodeType]:
+        return list(code_table._stack_codes())
+
+    worker = threading.Thread(target=outer_frame_of_worker)
+    worker.start()
+    try:
+        assert started.wait(30)
+        names = {code.co_name for code in own_caller()}
+    finally:
+        release.set()
+        worker.join()
+    assert {"own_caller", "test_the_search_of_stacks_reads_only_the_innermost_frame_of_other_threads"} <= names
+    assert "wait" in names  # the worker's innermost frame (threading.Event.wait)
+    assert "inner_frame_of_worker" not in names and "outer_frame_of_worker" not in names
