@@ -18,7 +18,8 @@ What each test guards (the issue's figures before the fix in brackets):
   growth, and the next run starts from zero [517,973 lost in a clean cell];
 - tracemalloc: after every cell the allocator chain is exactly what
   tracemalloc and the user left, memory profiling stays available [refused
-  after 32 cells] and unprofiled allocation keeps its speed [2.8-3.1x slower];
+  after 32 cells] and the whole process state is as before the cycles
+  [wrappers piled up: unprofiled allocation 2.8-3.1x slower];
 - freed memory goes back to the system during the run as without
   profiling [1.4 GB of 1.5 GB stayed resident].
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 import pytest
 from kernel_session import KernelSession, line_of
+from kernel_state import differences, state_of
 
 MIB = 1024 * 1024
 THREADS = 8
@@ -216,17 +218,6 @@ def _chain():
     return out
 """
 
-_SPEED = (
-    "import time as _time\n"
-    "_rounds = []\n"
-    "for _ in range(7):\n"
-    "    _t0 = _time.thread_time()\n"
-    "    _junk = [bytes(100) for _ in range(200_000)]\n"
-    "    del _junk\n"
-    "    _rounds.append(_time.thread_time() - _t0)\n"
-    "_fastest = min(_rounds)\n"
-)
-
 # Each cycle: (cell before, profiled cell body, cell after); tracemalloc is
 # started, stopped or restarted inside the profiled cell or around it.
 _CYCLES = [
@@ -246,8 +237,13 @@ def test_tracemalloc_cycles_leave_the_chain_as_tracemalloc_left_it(fresh_memory_
     kernel.run("tracemalloc.start()\n_tracer = {'mem': _allocator(1), 'obj': _allocator(2)}\ntracemalloc.stop()", silent=True)
     plain: dict[str, list[int]] = kernel.value("_plain")
     tracer: dict[str, list[int]] = kernel.value("_tracer")
-    kernel.run(_SPEED, silent=True)
-    before: float = kernel.value("_fastest")
+    # The whole process state (hooks, GOT slots, signals, timers, threads)
+    # after one profiled run has loaded the library: what the cycles must
+    # leave. Not allocation speed: the same kernel's burst timing moves
+    # 1.2-1.6x between measurements on a loaded two-core machine, more than
+    # a hook left behind would add (test_faults.py says the same).
+    kernel.profile_of(kernel.run("%%scalene\nkept = [bytes(1000) for _ in range(5000)]\n"))
+    before = state_of(kernel)
 
     for cycle in range(36):  # 32 cycles used to exhaust the wrapper slots
         ahead, body, after = _CYCLES[cycle % len(_CYCLES)]
@@ -268,9 +264,7 @@ def test_tracemalloc_cycles_leave_the_chain_as_tracemalloc_left_it(fresh_memory_
                 else:
                     assert chain[domain]["installed"] == plain[domain], (cycle, code, domain, chain)
 
-    kernel.run(_SPEED, silent=True)
-    after_cycles: float = kernel.value("_fastest")
-    assert after_cycles < 1.5 * before, (before, after_cycles)
+    assert not differences(before, state_of(kernel))
 
 
 # -- freed memory goes back ---------------------------------------------------------
