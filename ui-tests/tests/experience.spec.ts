@@ -4,6 +4,7 @@
  * (appears, clears on edit, toggles), and the Profile Cell commands.
  */
 import { expect, test } from "@jupyterlab/galata";
+import { setSource } from "./cells";
 // The profiles saved from real kernels, shared with the extension's jest tests.
 import { loadFixture } from "../../lab-extension/src/__tests__/fixtures";
 
@@ -21,21 +22,6 @@ const PROFILED = [
   "for i in range(1_500_000):",
   "    total += i",
 ].join("\n");
-
-/** Set a cell's text through the model (typed text would be auto-indented). */
-async function setSource(
-  page: any,
-  index: number,
-  source: string,
-): Promise<void> {
-  await page.evaluate(
-    ([i, text]: [number, string]) => {
-      const panel = (window as any).jupyterapp.shell.currentWidget;
-      panel.content.widgets[i].model.sharedModel.setSource(text);
-    },
-    [index, source],
-  );
-}
 
 async function twoCells(page: any, name: string): Promise<void> {
   await page.notebook.createNew(name);

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect, test } from "@jupyterlab/galata";
+import { runProfiled, setSource } from "./cells";
 // The profiles saved from real kernels, shared with the extension's jest tests.
 import {
   loadFixture,
@@ -102,15 +103,8 @@ test.describe("memory in JupyterLab", () => {
       "blocks = [bytearray(1024 * 1024) for _ in range(120)]",
       "copies = [bytes(b) for b in blocks]",
     ].join("\n");
-    await page.notebook.setCell(0, "code", "");
-    await page.evaluate((text) => {
-      const panel = (window as any).jupyterapp.shell.currentWidget;
-      panel.content.widgets[0].model.sharedModel.setSource(text);
-    }, source);
-    await page.notebook.runCell(0, true);
-
-    const profile = page.locator(".jp-OutputArea-output .jp-ScaleneProfile");
-    await expect(profile).toHaveCount(1, { timeout: 60000 });
+    await setSource(page, 0, source);
+    const profile = await runProfiled(page, 0);
     await expect(profile.locator(".jp-ScaleneProfile-summary")).toContainText(
       "memory by hot-attach",
     );
@@ -180,30 +174,21 @@ test.describe("GPU in JupyterLab", () => {
     page,
   }) => {
     await page.notebook.createNew("gpu.ipynb");
-    const setSource = (index: number, text: string) =>
-      page.evaluate(
-        ([i, source]) => {
-          const panel = (window as any).jupyterapp.shell.currentWidget;
-          panel.content.widgets[i].model.sharedModel.setSource(source);
-        },
-        [index, text] as [number, string],
-      );
     // The GPU is 70% busy and the kernel holds 1 GiB on it.
     await page.notebook.setCell(0, "code", "");
     await setSource(
+      page,
       0,
       'import os\nopen(os.environ["FAKE_NVML_SCENARIO"], "w").write(f"utilization 70\\nprocess {os.getpid()} 1024\\n")',
     );
     await page.notebook.runCell(0, true);
     await page.notebook.addCell("code", "");
     await setSource(
+      page,
       1,
       "%%scalene\nimport time\nt = time.perf_counter()\nwhile time.perf_counter() - t < 0.8: pass",
     );
-    await page.notebook.runCell(1, true);
-
-    const profile = page.locator(".jp-OutputArea-output .jp-ScaleneProfile");
-    await expect(profile).toHaveCount(1, { timeout: 60000 });
+    const profile = await runProfiled(page, 1);
     await expect(profile.locator(".jp-ScaleneProfile-gpuFacts")).toContainText(
       "GPU (NVIDIA Fake GPU): up to 70.0% utilisation on a line, peak GPU memory 1024.0 MB",
     );
@@ -221,18 +206,21 @@ test.describe("GPU in JupyterLab", () => {
   });
 });
 
+/** A cell the AI ui-tests profile; the fake OpenAI's answer rewrites its loop. */
+const SUMMING_LOOP = [
+  "%%scalene --cpu-only",
+  "total = 0",
+  "for i in range(3_000_000):",
+  "    total += i",
+];
+
 test.describe("AI proposals", () => {
   test("Optimize on a line shows a proposal; Apply changes the cell, undo restores it, re-profiling compares", async ({
     page,
   }) => {
     // jupyter_server_test_config.py serves a fake OpenAI on loopback whose
     // answer rewrites this loop as sum(range(...)).
-    const source = [
-      "%%scalene --cpu-only",
-      "total = 0",
-      "for i in range(3_000_000):",
-      "    total += i",
-    ].join("\n");
+    const source = SUMMING_LOOP.join("\n");
     await page.notebook.createNew("optimize.ipynb");
     await page.notebook.setCell(0, "code", "");
     // The notebook's first cell's text (the proposal panel becomes the current widget).
@@ -246,13 +234,8 @@ test.describe("AI proposals", () => {
         );
         return notebook.content.widgets[0].model.sharedModel.getSource();
       });
-    await page.evaluate((text) => {
-      const panel = (window as any).jupyterapp.shell.currentWidget;
-      panel.content.widgets[0].model.sharedModel.setSource(text);
-    }, source);
-    await page.notebook.runCell(0, true);
-    const profile = page.locator(".jp-OutputArea-output .jp-ScaleneProfile");
-    await expect(profile).toHaveCount(1, { timeout: 60000 });
+    await setSource(page, 0, source);
+    const profile = await runProfiled(page, 0);
 
     const loop = profile
       .locator('section table[data-table="line"] tbody tr')
@@ -304,23 +287,11 @@ test.describe("AI proposals", () => {
   test("Optimize Selected Lines, from the cell's context menu, asks about the lines selected in the editor", async ({
     page,
   }) => {
-    const source = [
-      "%%scalene --cpu-only",
-      "total = 0",
-      "for i in range(3_000_000):",
-      "    total += i",
-      "print(total)",
-    ].join("\n");
+    const source = [...SUMMING_LOOP, "print(total)"].join("\n");
     await page.notebook.createNew("optimize-range.ipynb");
     await page.notebook.setCell(0, "code", "");
-    await page.evaluate((text) => {
-      const panel = (window as any).jupyterapp.shell.currentWidget;
-      panel.content.widgets[0].model.sharedModel.setSource(text);
-    }, source);
-    await page.notebook.runCell(0, true);
-    await expect(
-      page.locator(".jp-OutputArea-output .jp-ScaleneProfile"),
-    ).toHaveCount(1, { timeout: 60000 });
+    await setSource(page, 0, source);
+    await runProfiled(page, 0);
 
     // Lines 3-4 (the loop) selected with the keyboard, as a user does: the
     // selection ends at the start of line 5, which it does not take.
