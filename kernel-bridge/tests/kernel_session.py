@@ -71,9 +71,11 @@ class KernelSession:
         # "preload"); set by the memory fixtures.
         self.attach_mode = "hot-attach"
         # ``env``: added to this process's environment for the kernel. A
-        # crash must say where it happened, also in CI: faulthandler writes
-        # the Python stacks to the kernel's stderr, kept in a file in ``cwd``
-        # with the core dump beside it (read by post_mortem).
+        # crash must say where it happened, also in CI: the core dump in
+        # ``cwd`` gives every thread's native stack, and faulthandler's
+        # Python stacks go to the kernel's stderr, kept in a file beside it
+        # (the preload kernel's reach it; the plain launcher's ipykernel
+        # forwards fd 2 to the notebook, so there only the core tells).
         self.cwd = cwd
         self._stderr = open(os.path.join(cwd, STDERR_LOG), "wb") if cwd is not None else None
         launch: dict[str, Any] = {"env": {**os.environ, **(env or {}), "PYTHONFAULTHANDLER": "1"}}
@@ -169,16 +171,18 @@ class KernelSession:
         assert outcome.status == "ok", outcome.error
         return json.loads(outcome.stdout.strip().splitlines()[-1])
 
-    def _crash_report(self, argv: Any) -> str:
+    def _crash_report(self, argv: Any, pid: int) -> str:
         """The native stacks from the core of a crashed kernel (gdb, where
         the machine has it) and the tail of its stderr (faulthandler's
         Python stacks); the core is deleted once read."""
         if self.cwd is None:
             return ""
         parts = []
-        core = os.path.join(self.cwd, CORE)
+        # "core", or "core.PID" where the machine's core_uses_pid is set.
+        cores = [os.path.join(self.cwd, name) for name in (CORE, f"{CORE}.{pid}") if os.path.exists(os.path.join(self.cwd, name))]
+        core = cores[0] if cores else ""
         gdb = shutil.which("gdb")
-        if os.path.exists(core) and gdb is not None and isinstance(argv, list):
+        if core and gdb is not None and isinstance(argv, list):
             try:
                 dump = subprocess.run(
                     [gdb, "-batch", "-ex", "bt 40", "-ex", "thread apply all bt 12", argv[0], core],
@@ -211,7 +215,7 @@ class KernelSession:
             return "no kernel process"
         code = process.poll()
         if code is not None:
-            return f"kernel exit status {code}" + (f" (signal {-code})" if code < 0 else "") + self._crash_report(process.args)
+            return f"kernel exit status {code}" + (f" (signal {-code})" if code < 0 else "") + self._crash_report(process.args, process.pid)
         gdb = shutil.which("gdb")
         if gdb is None:
             return f"kernel {process.pid} alive (no gdb for its stacks)"
