@@ -3,6 +3,7 @@
  * the same lines as text, notebooks of them, and the timing of opening one
  * in JupyterLab until its outputs are drawn.
  */
+import { NOTEBOOK_HEADER } from "../tests/cells";
 // The profiles saved from real kernels, shared with the extension's jest tests.
 import { loadFixture } from "../../lab-extension/src/__tests__/fixtures";
 
@@ -50,15 +51,7 @@ export function textOf(profile: any): string {
 
 export function notebook(outputs: any[][]): string {
   return JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: {
-        name: "python3",
-        display_name: "Python 3",
-        language: "python",
-      },
-    },
+    ...NOTEBOOK_HEADER,
     cells: outputs.map((cellOutputs, i) => ({
       cell_type: "code",
       id: `cell-${i}`,

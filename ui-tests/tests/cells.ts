@@ -3,6 +3,19 @@
  */
 import { expect } from "@jupyterlab/galata";
 
+/** nbformat 4.5 with a Python 3 kernel: the start of every notebook a test writes. */
+export const NOTEBOOK_HEADER = {
+  nbformat: 4,
+  nbformat_minor: 5,
+  metadata: {
+    kernelspec: {
+      name: "python3",
+      display_name: "Python 3",
+      language: "python",
+    },
+  },
+};
+
 /** Set cell `index` of the current notebook to `text` through the model (typed text would be auto-indented, and slow). */
 export async function setSource(
   page: any,

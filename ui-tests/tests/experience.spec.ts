@@ -4,7 +4,7 @@
  * (appears, clears on edit, toggles), and the Profile Cell commands.
  */
 import { expect, test } from "@jupyterlab/galata";
-import { setSource } from "./cells";
+import { NOTEBOOK_HEADER, setSource } from "./cells";
 // The profiles saved from real kernels, shared with the extension's jest tests.
 import { loadFixture } from "../../lab-extension/src/__tests__/fixtures";
 
@@ -121,15 +121,7 @@ test.describe("Scalene sidebar of a saved notebook", () => {
       };
     });
     const notebook = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: {
-          name: "python3",
-          display_name: "Python 3",
-          language: "python",
-        },
-      },
+      ...NOTEBOOK_HEADER,
       cells,
     };
     await page.contents.uploadContent(

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect, test } from "@jupyterlab/galata";
-import { runProfiled, setSource } from "./cells";
+import { NOTEBOOK_HEADER, runProfiled, setSource } from "./cells";
 // The profiles saved from real kernels, shared with the extension's jest tests.
 import {
   loadFixture,
@@ -381,15 +381,7 @@ test.describe("saved profiles", () => {
     const saved = sortKeys(profile);
     expect(Object.keys(saved.files)[0]).not.toBe(key);
     const notebook = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: {
-          name: "python3",
-          display_name: "Python 3",
-          language: "python",
-        },
-      },
+      ...NOTEBOOK_HEADER,
       cells: [
         {
           cell_type: "code",
