@@ -38,6 +38,15 @@ export function profileOf(count: number, seed: number): any {
   return profile;
 }
 
+/** A profile as the kernel shows it: a display_data output of the profile MIME type. */
+export function profileOutput(profile: any): any {
+  return {
+    output_type: "display_data",
+    metadata: {},
+    data: { [MIME]: profile, "text/plain": "profile" },
+  };
+}
+
 /** The same lines as plain text: what the notebook would hold without the renderer. */
 export function textOf(profile: any): string {
   const key = profile.notebook.profiled_source;

@@ -20,10 +20,10 @@
 import { expect, test } from "@jupyterlab/galata";
 import {
   ITimes,
-  MIME,
   measure,
   notebook,
   profileOf,
+  profileOutput,
   textOf,
 } from "./notebooks";
 
@@ -64,15 +64,7 @@ test("opening notebooks with large profiles, against plain text of the same size
       data: { "text/plain": textOf(p) },
     });
     await page.contents.uploadContent(
-      notebook(
-        bench.profiles.map((p) => [
-          {
-            output_type: "display_data",
-            metadata: {},
-            data: { [MIME]: p, "text/plain": "profile" },
-          },
-        ]),
-      ),
+      notebook(bench.profiles.map((p) => [profileOutput(p)])),
       "text",
       files.rich,
     );

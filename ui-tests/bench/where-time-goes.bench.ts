@@ -9,7 +9,7 @@
  * are shares, not the benchmark's figures.
  */
 import { test } from "@jupyterlab/galata";
-import { MIME, measure, notebook, profileOf } from "./notebooks";
+import { measure, notebook, profileOf, profileOutput } from "./notebooks";
 
 interface ICallFrame {
   functionName: string;
@@ -63,15 +63,7 @@ test("where opening 50 profiles of 1,000 lines spends its time", async ({
   const file = `${tmpPath}/profiles.ipynb`;
   const profiles = Array.from({ length: 50 }, (_, i) => profileOf(1000, i));
   await page.contents.uploadContent(
-    notebook(
-      profiles.map((p) => [
-        {
-          output_type: "display_data",
-          metadata: {},
-          data: { [MIME]: p, "text/plain": "profile" },
-        },
-      ]),
-    ),
+    notebook(profiles.map((p) => [profileOutput(p)])),
     "text",
     file,
   );
@@ -94,15 +86,30 @@ test("where opening 50 profiles of 1,000 lines spends its time", async ({
       parents.set(child, node.id);
     }
   }
-  const sources = new Map<string, string>();
-  const sourceOf = async (frame: ICallFrame): Promise<string> => {
-    if (!sources.has(frame.url)) {
-      const text = frame.url.startsWith("http")
-        ? await (await raw.request.get(frame.url)).text()
-        : "";
-      sources.set(frame.url, text);
+  // Each bundle is fetched and split into lines once; each profile node is
+  // classed once (the same nodes recur in thousands of samples).
+  const sources = new Map<string, string[]>();
+  const kinds = new Map<number, "copy" | "passing" | "other">();
+  const kindOf = async (id: number): Promise<"copy" | "passing" | "other"> => {
+    if (!kinds.has(id)) {
+      const frame = nodes.get(id)!.callFrame;
+      if (!sources.has(frame.url)) {
+        const text = frame.url.startsWith("http")
+          ? await (await raw.request.get(frame.url)).text()
+          : "";
+        sources.set(frame.url, text.split("\n"));
+      }
+      const line = sources.get(frame.url)![frame.lineNumber] ?? "";
+      kinds.set(
+        id,
+        matches(COPIES, frame, line)
+          ? "copy"
+          : matches(PASSING, frame, line)
+            ? "passing"
+            : "other",
+      );
     }
-    return sources.get(frame.url)!.split("\n")[frame.lineNumber] ?? "";
+    return kinds.get(id)!;
   };
   const self = new Map<string, number>();
   const chains = new Map<string, number>();
@@ -110,27 +117,23 @@ test("where opening 50 profiles of 1,000 lines spends its time", async ({
   let total = 0;
   for (const [i, id] of (profile.samples as number[]).entries()) {
     const ms = (profile.timeDeltas[i] ?? 0) / 1000;
-    const node = nodes.get(id)!;
+    const name = where(nodes.get(id)!.callFrame);
     total += ms;
-    self.set(
-      where(node.callFrame),
-      (self.get(where(node.callFrame)) ?? 0) + ms,
-    );
-    if (!matches(COPIES, node.callFrame, await sourceOf(node.callFrame))) {
+    self.set(name, (self.get(name) ?? 0) + ms);
+    if ((await kindOf(id)) !== "copy") {
       continue;
     }
     copying += ms;
-    // The first caller that is not the copy's own recursion names the reader.
+    // The callers past the copy's own recursion and the code that only
+    // passes the bundle on name who asked for the copy.
     const chain: string[] = [];
     for (
       let at = parents.get(id);
       at !== undefined && chain.length < 4;
       at = parents.get(at)
     ) {
-      const frame = nodes.get(at)!.callFrame;
-      const line = await sourceOf(frame);
-      if (!matches(COPIES, frame, line) && !matches(PASSING, frame, line)) {
-        chain.push(where(frame));
+      if ((await kindOf(at)) === "other") {
+        chain.push(where(nodes.get(at)!.callFrame));
       }
     }
     const key = chain.join(" < ");
