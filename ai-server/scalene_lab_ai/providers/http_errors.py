@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import AUTH, PROVIDER, RATE_LIMIT, TIMEOUT, UNREACHABLE, ProviderError, retry_after_seconds
+from .base import Provider
 
 
 def from_status(label: str, status: int, detail: str, headers: Any = None, model_missing: ProviderError | None = None) -> ProviderError:
@@ -65,7 +66,7 @@ def _body_message(body: Any) -> str:
     return ""
 
 
-async def listed_ids(provider: Any) -> list[str]:
+async def listed_ids(provider: Provider) -> list[str]:
     """The model ids an OpenAI-style client's ``models.list()`` pages through (the client is closed after)."""
     client = provider.open_client()
     try:
