@@ -214,6 +214,19 @@ const SUMMING_LOOP = [
   "    total += i",
 ];
 
+/** The proposal panel, titled `title`, showing the fake's rewrite of SUMMING_LOOP as a diff. */
+async function expectLoopProposal(page: any, title: string): Promise<any> {
+  const panel = page.locator(".jp-ScaleneProposal");
+  await expect(panel).toBeVisible();
+  await expect(panel.locator(".jp-ScaleneProposal-title")).toHaveText(title);
+  const diff = panel.getByLabel("Changes to the code");
+  await expect(diff).toContainText("+total = sum(range(3_000_000))", {
+    timeout: 30000,
+  });
+  await expect(diff).toContainText("-for i in range(3_000_000):");
+  return panel;
+}
+
 test.describe("AI proposals", () => {
   test("Optimize on a line shows a proposal; Apply changes the cell, undo restores it, re-profiling compares", async ({
     page,
@@ -243,16 +256,7 @@ test.describe("AI proposals", () => {
     await loop.hover();
     await loop.getByRole("button", { name: "Optimize" }).click();
 
-    const panel = page.locator(".jp-ScaleneProposal");
-    await expect(panel).toBeVisible();
-    await expect(panel.locator(".jp-ScaleneProposal-title")).toHaveText(
-      "Optimize line 4 of [1]",
-    );
-    const diff = panel.getByLabel("Changes to the code");
-    await expect(diff).toContainText("+total = sum(range(3_000_000))", {
-      timeout: 30000,
-    });
-    await expect(diff).toContainText("-for i in range(3_000_000):");
+    const panel = await expectLoopProposal(page, "Optimize line 4 of [1]");
     await expect(panel.locator(".jp-ScaleneProposal-explanation")).toHaveText(
       /built-in sum does the same in C/,
     );
@@ -310,17 +314,9 @@ test.describe("AI proposals", () => {
       .getByRole("menuitem", { name: "Optimize Selected Lines…" })
       .click();
 
-    const panel = page.locator(".jp-ScaleneProposal");
-    await expect(panel.locator(".jp-ScaleneProposal-title")).toHaveText(
-      "Optimize lines 3-4 of [1]",
-    );
     // The answer is a whole cell (the prompt asks for one, focused on the
     // lines); the fake's fits the loop.
-    const diff = panel.getByLabel("Changes to the code");
-    await expect(diff).toContainText("+total = sum(range(3_000_000))", {
-      timeout: 30000,
-    });
-    await expect(diff).toContainText("-for i in range(3_000_000):");
+    await expectLoopProposal(page, "Optimize lines 3-4 of [1]");
   });
 });
 
